@@ -1,0 +1,32 @@
+// A node of the autograd graph: the backward rule of one op application.
+//
+// The rule is a closure built in the op's own function, next to the forward computation
+// (as in flashlight and micrograd). It takes the gradient of the op's output and returns
+// one gradient per input (an undefined entry where no gradient flows). The closure captures
+// only what backward needs; it is destroyed after use unless the graph is retained, which
+// frees the saved tensors and makes a second backward an error rather than a wrong answer.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ember {
+
+struct TensorImpl;
+using ImplPtr = std::shared_ptr<TensorImpl>;
+
+struct Node {
+  std::string name;            // the op, e.g. "mul", for error messages and anomaly reports
+  std::vector<ImplPtr> inputs;  // inputs that take a gradient; nullptr where none flows
+  std::function<std::vector<ImplPtr>(const ImplPtr& grad_output)> backward;
+  bool released = false;
+
+  void release() {
+    backward = nullptr;
+    released = true;
+  }
+};
+
+}  // namespace ember

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything ember needs to build, test and run its examples on Debian 12, from apt.
+#
+#   tools/setup.sh               # compiler, CMake, OpenBLAS, doctest, Google Benchmark, data
+#   tools/setup.sh --with-torch  # also python3-torch, the peer for ../shared/bench/torch_peer.py
+#
+# Idempotent: packages already installed are skipped, and when nothing is missing it neither
+# updates the package lists nor calls apt-get. Runs as root (or through sudo if available).
+set -euo pipefail
+
+packages=(
+  g++ cmake make
+  libopenblas-dev zlib1g-dev libomp-dev
+  libstb-dev doctest-dev libbenchmark-dev
+  python3 python3-numpy
+  dataset-fashion-mnist
+)
+
+for arg in "$@"; do
+  case "$arg" in
+    --with-torch) packages+=(python3-torch) ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  if [ "$status" != "install ok installed" ]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "setup.sh: must run as root to install: ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "setup.sh: installing ${missing[*]}"
+"${as_root[@]}" apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${missing[@]}"
+echo "setup.sh: done"
