@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include <ember/core/tensor.hpp>
+#include <ember/core/tensor_def.hpp>
 
 namespace ember {
 
@@ -172,7 +172,7 @@ void Tensor<T>::backward(const Tensor& gradient, bool retain_graph, bool create_
 }
 
 struct GradOptions {
-  std::optional<bool> retain_graph;  // defaults to create_graph
+  std::optional<bool> retain_graph = std::nullopt;  // defaults to create_graph
   bool create_graph = false;
   bool allow_unused = false;
 };

@@ -12,7 +12,7 @@
 #include <type_traits>
 
 #include <ember/backend/cpu/elementwise.hpp>
-#include <ember/core/tensor.hpp>
+#include <ember/core/tensor_def.hpp>
 
 namespace ember {
 

@@ -6,7 +6,8 @@
 #include <vector>
 
 #include <ember/backend/cpu/reduce.hpp>
-#include <ember/core/tensor.hpp>
+#include <ember/ops/arith.hpp>
+#include <ember/core/tensor_def.hpp>
 
 namespace ember {
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <ember/backend/cpu/loops.hpp>
-#include <ember/core/tensor.hpp>
+#include <ember/core/tensor_def.hpp>
 
 namespace ember {
 

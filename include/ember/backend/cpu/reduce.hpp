@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <ember/backend/cpu/parallel.hpp>
-#include <ember/core/tensor.hpp>
+#include <ember/core/tensor_def.hpp>
 
 namespace ember {
 
