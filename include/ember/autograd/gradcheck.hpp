@@ -54,8 +54,12 @@ inline std::string gradcheck_report(const GradcheckFn& f, const std::vector<Tens
   for (const auto& x : inputs)
     if (x.requires_grad()) wanted.push_back(x);
   if (wanted.empty()) return "gradcheck: no input requires grad";
+  // An output that does not depend on any input differentiably (e.g. the gradient of a
+  // linear function) has an analytic gradient of zero.
+  const Tensor<double> weighted = sum(mul(out, w));
   const std::vector<Tensor<double>> analytic =
-      grad<double>({sum(mul(out, w))}, wanted, {}, {.allow_unused = true});
+      weighted.requires_grad() ? grad<double>({weighted}, wanted, {}, {.allow_unused = true})
+                               : std::vector<Tensor<double>>(wanted.size());
   std::ostringstream report;
   for (size_t k = 0; k < wanted.size(); ++k) {
     const Tensor<double>& x = wanted[k];

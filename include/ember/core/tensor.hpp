@@ -5,4 +5,5 @@
 #include <ember/core/tensor_def.hpp>
 #include <ember/ops/arith.hpp>
 #include <ember/ops/reduce.hpp>
+#include <ember/ops/unary.hpp>  // log, used by the gradient of pow
 #include <ember/autograd/engine.hpp>

@@ -14,9 +14,12 @@ namespace ember {
 namespace detail {
 
 // float sums accumulate in double: a 10^6-element float sum would otherwise lose digits.
+// Integer (and bool) sums accumulate in int64.
 template <class T>
-using sum_acc_t = std::conditional_t<std::is_same_v<T, float>, double,
-                  std::conditional_t<std::is_same_v<T, std::complex<float>>, std::complex<double>, T>>;
+using sum_acc_t = std::conditional_t<
+    std::is_same_v<T, float>, double,
+    std::conditional_t<std::is_same_v<T, std::complex<float>>, std::complex<double>,
+                       std::conditional_t<std::is_integral_v<T>, int64_t, T>>>;
 
 template <class T>
 struct SumReducer {
@@ -26,8 +29,8 @@ struct SumReducer {
   void add(Acc& a, T v, int64_t) const { a += Acc(v); }
   void merge(Acc& a, const Acc& b) const { a += b; }
   T finish(const Acc& a, int64_t n) const {
-    if (!mean) return T(a);
-    return T(a / real_t<Acc>(n));
+    if constexpr (std::is_integral_v<T>) return T(mean ? a / n : a);
+    else return mean ? T(a / real_t<Acc>(n)) : T(a);
   }
 };
 
