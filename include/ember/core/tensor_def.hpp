@@ -55,12 +55,17 @@ bool any_requires_grad(const Tensor<Ts>&... ts) {
   return GradMode::is_enabled() && (... || (ts.defined() && ts.requires_grad()));
 }
 
-// Records `out` as the result of op `name` on `inputs`, with backward rule `rule`:
+// Records `out` as the result of op `name` on `inputs` (a braced list, or a vector for ops
+// with a run-time number of inputs such as cat), with backward rule `rule`:
 // rule(const Tensor<T>& grad_out) -> Grads, one entry per input. Call only when
 // any_requires_grad(inputs...) holds. The rule must not capture `out` itself (that would be a
 // reference cycle); capture out.detach() where the result is needed.
 template <class T, class Rule>
-void record(Tensor<T>& out, const char* name, std::initializer_list<AnyTensor> inputs, Rule&& rule);
+void record(Tensor<T>& out, const char* name, const std::vector<AnyTensor>& inputs, Rule&& rule);
+template <class T, class Rule>
+void record(Tensor<T>& out, const char* name, std::initializer_list<AnyTensor> inputs, Rule&& rule) {
+  record(out, name, std::vector<AnyTensor>(inputs), std::forward<Rule>(rule));
+}
 
 template <class T>
 class Tensor {
@@ -73,7 +78,8 @@ class Tensor {
                 ">: cannot wrap a tensor of dtype ", dtype_name(impl_->dtype));
   }
   // 1-D tensor from values: Tensor<float>{1, 2, 3}.
-  Tensor(std::initializer_list<T> values) : Tensor(from_vector(std::vector<T>(values))) {}
+  Tensor(std::initializer_list<T> values)
+      : Tensor(from_vector(std::vector<T>(values), {int64_t(values.size())})) {}
 
   // ------------------------------------------------------------------ creation
   static Tensor empty(const Shape& shape, Device device = Device::cpu()) {
@@ -306,12 +312,12 @@ class Tensor {
 // ---------------------------------------------------------------------- graph recording
 
 template <class T, class Rule>
-void record(Tensor<T>& out, const char* name, std::initializer_list<AnyTensor> inputs, Rule&& rule) {
+void record(Tensor<T>& out, const char* name, const std::vector<AnyTensor>& inputs, Rule&& rule) {
   auto node = std::make_shared<Node>();
   node->name = name;
   for (const AnyTensor& in : inputs)
     node->inputs.push_back(in.defined() && in.impl->requires_grad ? in.impl : nullptr);
-  node->backward = [rule = std::forward<Rule>(rule), name](const ImplPtr& g) -> std::vector<ImplPtr> {
+  node->backward = [rule = std::forward<Rule>(rule)](const ImplPtr& g) -> std::vector<ImplPtr> {
     Grads grads = rule(Tensor<T>(g));
     std::vector<ImplPtr> out;
     out.reserve(grads.size());
