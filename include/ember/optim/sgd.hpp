@@ -1,0 +1,106 @@
+// Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay:
+// torch.optim.SGD, formula for formula. For each parameter p with gradient g (per real
+// component; maximize negates g first):
+//
+//   g = g + weight_decay * p                         if weight_decay != 0
+//   if momentum != 0:
+//     buf = g                                        on the parameter's first step
+//     buf = momentum * buf + (1 - dampening) * g     on later steps
+//     g = nesterov ? g + momentum * buf : buf
+//   p = p - lr * g
+//
+// State: "momentum_buffer" (the parameter's dtype and shape), only when momentum != 0.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <ember/backend/cpu/parallel.hpp>
+#include <ember/optim/optimizer.hpp>
+
+namespace ember::optim {
+
+struct SGDOptions {
+  double lr = 0.01;
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+  bool maximize = false;
+
+  void validate(const char* op) const {
+    EMBER_CHECK(lr >= 0, op, ": invalid learning rate ", lr, " (expected >= 0)");
+    EMBER_CHECK(momentum >= 0, op, ": invalid momentum ", momentum, " (expected >= 0)");
+    EMBER_CHECK(weight_decay >= 0, op, ": invalid weight_decay ", weight_decay, " (expected >= 0)");
+    EMBER_CHECK(dampening == dampening, op, ": dampening is NaN");
+    EMBER_CHECK(!nesterov || (momentum > 0 && dampening == 0), op,
+                ": Nesterov momentum needs momentum > 0 and dampening == 0, got momentum ",
+                momentum, " and dampening ", dampening);
+  }
+  template <class O, class F>
+  static void visit_fields(O& o, F&& f) {
+    f("lr", o.lr);
+    f("momentum", o.momentum);
+    f("dampening", o.dampening);
+    f("weight_decay", o.weight_decay);
+    f("nesterov", o.nesterov);
+    f("maximize", o.maximize);
+  }
+};
+
+class SGD : public ParamGroupOptimizer<SGDOptions> {
+ public:
+  explicit SGD(std::vector<AnyTensor> params, SGDOptions options = {})
+      : SGD(std::vector<ParamGroup<SGDOptions>>{{std::move(params), std::nullopt}}, options) {}
+  explicit SGD(std::vector<ParamGroup<SGDOptions>> groups, SGDOptions defaults = {})
+      : ParamGroupOptimizer("SGD", std::move(groups), defaults) {}
+
+  void step() override {
+    for_each_param_with_grad([&](size_t i, const TensorImpl& p, const SGDOptions& o) {
+      const TensorImpl* buf = nullptr;
+      bool first = false;
+      if (o.momentum != 0) {
+        AnyTensor& b = state(i, "momentum_buffer");
+        first = !b.defined();
+        if (first) b = detail::zeros_like(p);
+        buf = b.impl.get();
+      }
+      detail::visit_real_dtype(p.dtype, "SGD.step", [&](auto* tag) {
+        using R = std::remove_pointer_t<decltype(tag)>;
+        update<R>(detail::real_data<R>(p), detail::real_data<R>(*p.grad),
+                  buf ? detail::real_data<R>(*buf) : nullptr, detail::real_numel(p), o, first);
+      });
+    });
+  }
+
+ protected:
+  std::vector<StateKey> state_keys() const override {
+    return {{.name = "momentum_buffer", .is_step = false, .required = false}};
+  }
+
+ private:
+  // One fused pass over param, grad and momentum buffer (null without momentum). Scalars are
+  // rounded to R first, as PyTorch's kernels do, so float32 results match it closely.
+  template <class R>
+  static void update(R* p, const R* g, R* buf, int64_t n, const SGDOptions& o, bool first) {
+    const R wd = R(o.weight_decay), mom = R(o.momentum), keep = R(1 - o.dampening);
+    const R neg_lr = R(-o.lr);
+    const bool decay = o.weight_decay != 0, nesterov = o.nesterov, maximize = o.maximize;
+    cpu::parallel_for(n, 4 * n, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) {
+        R d = maximize ? -g[k] : g[k];
+        if (decay) d = d + wd * p[k];
+        if (buf) {
+          const R b = first ? d : buf[k] * mom + keep * d;
+          buf[k] = b;
+          d = nesterov ? d + mom * b : b;
+        }
+        p[k] = p[k] + neg_lr * d;
+      }
+    });
+  }
+};
+
+}  // namespace ember::optim
