@@ -1,0 +1,70 @@
+// The foundation's reference workloads (../shared/bench/WORKLOADS.md): gemm, softmax,
+// layernorm (forward + backward) and add, on the CPU. The size comes from EMBER_BENCH_SIZE
+// (cpu by default; gpu sizes need the CUDA build). Run through bench/run for JSON lines.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <string>
+
+#include <ember/core/tensor.hpp>
+#include <ember/ops/layer_norm.hpp>
+#include <ember/ops/linalg.hpp>
+#include <ember/ops/softmax.hpp>
+
+using namespace ember;
+
+namespace {
+
+bool gpu_size() {
+  const char* s = std::getenv("EMBER_BENCH_SIZE");
+  return s && std::string(s) == "gpu";
+}
+
+void gemm(benchmark::State& state) {
+  const int64_t n = gpu_size() ? 8192 : 1024;
+  Generator gen(0);
+  auto a = Tensor<float>::randn({n, n}, gen), b = Tensor<float>::randn({n, n}, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b).data_ptr());
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+
+void softmax_rows(benchmark::State& state) {
+  const int64_t rows = gpu_size() ? 65536 : 8192, cols = gpu_size() ? 4096 : 1024;
+  Generator gen(0);
+  auto x = Tensor<float>::randn({rows, cols}, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(softmax(x, -1).data_ptr());
+}
+
+void layernorm(benchmark::State& state) {
+  const int64_t rows = gpu_size() ? 65536 : 8192, cols = gpu_size() ? 4096 : 1024;
+  Generator gen(0);
+  auto x = Tensor<float>::randn({rows, cols}, gen).requires_grad_();
+  auto w = Tensor<float>::ones({cols}).requires_grad_();
+  auto b = Tensor<float>::zeros({cols}).requires_grad_();
+  auto g = Tensor<float>::randn({rows, cols}, gen);
+  for (auto _ : state) {
+    layer_norm(x, {cols}, w, b).backward(g);
+    benchmark::DoNotOptimize(x.grad().data_ptr());
+    x.zero_grad();
+    w.zero_grad();
+    b.zero_grad();
+  }
+}
+
+void add(benchmark::State& state) {
+  const int64_t n = gpu_size() ? (int64_t(256) << 20) : (int64_t(16) << 20);
+  Generator gen(0);
+  auto a = Tensor<float>::randn({n}, gen), b = Tensor<float>::randn({n}, gen);
+  for (auto _ : state) benchmark::DoNotOptimize((a + b).data_ptr());
+  state.SetBytesProcessed(state.iterations() * 3 * n * int64_t(sizeof(float)));
+}
+
+}  // namespace
+
+BENCHMARK(gemm)->Name("gemm/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(softmax_rows)->Name("softmax/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(layernorm)->Name("layernorm/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(add)->Name("add/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();
