@@ -10,14 +10,23 @@ if(TARGET ember::cblas)
   return()
 endif()
 
-# Debian ships an OpenBLASConfig.cmake that names the variant's folders; use it as a hint.
-find_package(OpenBLAS CONFIG QUIET)
+# Prefer the OpenMP build of OpenBLAS: ember's own loops use OpenMP, and with the pthread build
+# two thread pools (OpenMP's spinning workers and OpenBLAS's) fight over the cores, which on a
+# 2-core machine made small GEMMs an order of magnitude slower. Debian installs the variants
+# side by side (libopenblas-openmp-dev); the build RPATH makes the loader pick the one we link.
+find_path(EMBER_CBLAS_INCLUDE_DIR cblas.h
+  PATHS /usr/include/x86_64-linux-gnu/openblas-openmp /usr/include/aarch64-linux-gnu/openblas-openmp
+  NO_DEFAULT_PATH)
+find_library(EMBER_OPENBLAS_LIBRARY openblas
+  PATHS /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/aarch64-linux-gnu/openblas-openmp
+  NO_DEFAULT_PATH)
 
+# Otherwise any OpenBLAS (Debian ships an OpenBLASConfig.cmake that names a variant's folders).
+find_package(OpenBLAS CONFIG QUIET)
 find_path(EMBER_CBLAS_INCLUDE_DIR cblas.h
   HINTS ${OpenBLAS_INCLUDE_DIRS}
-  PATH_SUFFIXES openblas-pthread openblas-openmp openblas-serial openblas
+  PATH_SUFFIXES openblas-openmp openblas-pthread openblas-serial openblas
   DOC "Folder holding OpenBLAS's cblas.h")
-
 set(_ember_openblas_hint_dirs)
 foreach(_lib IN LISTS OpenBLAS_LIBRARIES)
   get_filename_component(_dir "${_lib}" DIRECTORY)
@@ -26,7 +35,7 @@ endforeach()
 find_library(EMBER_OPENBLAS_LIBRARY
   NAMES openblas openblasp openblaso
   HINTS ${_ember_openblas_hint_dirs}
-  PATH_SUFFIXES openblas-pthread openblas-openmp openblas-serial
+  PATH_SUFFIXES openblas-openmp openblas-pthread openblas-serial
   DOC "OpenBLAS library")
 unset(_ember_openblas_hint_dirs)
 

@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake make
-  libopenblas-dev zlib1g-dev libomp-dev
+  libopenblas-openmp-dev zlib1g-dev libomp-dev
   libstb-dev doctest-dev libbenchmark-dev
   python3 python3-numpy
   dataset-fashion-mnist

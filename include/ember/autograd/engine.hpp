@@ -47,6 +47,21 @@ inline ImplPtr exclusive_grad(ImplPtr g) {
   return with_float_type(g, "backward", [&](auto t) { return t.clone(); });
 }
 
+// acc += g in place (acc contiguous, same shape): accumulating into an existing leaf
+// gradient without a fresh allocation, as PyTorch does.
+inline void add_into(const ImplPtr& acc, const ImplPtr& g) {
+  with_float_type(acc, "backward", [&](auto a) {
+    using T = typename decltype(a)::value_type;
+    const Tensor<T> b(g);
+    T* dst = a.data_ptr();
+    const T* src = b.data_ptr();
+    cpu::for_each_row<2>(a.shape(), {a.strides(), b.strides()}, [&](auto off, int64_t n, auto st) {
+      for (int64_t i = 0; i < n; ++i) dst[off[0] + i * st[0]] += src[off[1] + i * st[1]];
+    });
+    return a;
+  });
+}
+
 // Reverse topological order of the graph above `roots` (outputs first).
 inline std::vector<ImplPtr> topological_order(const std::vector<ImplPtr>& roots) {
   std::vector<ImplPtr> post;
@@ -128,7 +143,10 @@ inline std::vector<ImplPtr> run_backward(const std::vector<ImplPtr>& roots,
     const std::shared_ptr<Node> node = impl->grad_fn;
     if (!node) {
       if (!inputs && impl->requires_grad) {
-        if (impl->grad) impl->grad = sum_grads(impl->grad, g);
+        if (impl->grad && !create_graph && impl->grad->is_contiguous() &&
+            impl->grad->storage.use_count() == 1)
+          add_into(impl->grad, g);
+        else if (impl->grad) impl->grad = sum_grads(impl->grad, g);
         else impl->grad = create_graph ? g : exclusive_grad(std::move(g));
       }
       continue;
