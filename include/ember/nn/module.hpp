@@ -171,10 +171,10 @@ class Module {
            "; unexpected keys ", key_list(result.unexpected_keys));
 
     NoGradGuard no_grad;  // parameters are leaves that require grad: writing them is not an op
-    for (auto& [dst, src] : copies) {
-      visit_dtype(dst->impl->dtype, [&](auto* tag) {
+    for (const auto& copy : copies) {
+      visit_dtype(copy.first->impl->dtype, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        Tensor<T>(dst->impl).copy_(Tensor<T>(src->impl));
+        Tensor<T>(copy.first->impl).copy_(Tensor<T>(copy.second->impl));
       });
     }
     return result;
