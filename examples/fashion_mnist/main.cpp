@@ -11,11 +11,11 @@
 // prediction is right, red when wrong) and <out>/predictions.md (their predicted and true
 // labels).
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ember/autograd/anomaly.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/data/dataloader.hpp>
 #include <ember/data/fashion_mnist.hpp>
@@ -36,103 +36,18 @@
 #include <system_error>
 #include <vector>
 
+#include "options.hpp"
+
 using namespace ember;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Args {
-  int64_t epochs = 8;
-  bool epochs_given = false;
-  int64_t batch_size = 128;
-  double lr = 1e-3;
-  uint64_t seed = 0;
-  bool quick = false;
-  std::string data = data::kFashionMnistDefaultDir;
-  std::string out = "out/fashion_mnist";
-};
-
 // --quick: a subset small enough for a smoke test that runs in seconds.
 constexpr int64_t kQuickTrain = 2000;
 constexpr int64_t kQuickTest = 500;
 
-const char* kUsage =
-    "usage: fashion_mnist [options]\n"
-    "\n"
-    "Trains an MLP (784-256-128-10, ReLU, Adam) on Fashion-MNIST and reports test accuracy.\n"
-    "\n"
-    "  --epochs N       training epochs (default 8; 1 with --quick)\n"
-    "  --batch-size N   mini-batch size (default 128)\n"
-    "  --lr X           Adam learning rate (default 0.001)\n"
-    "  --seed N         seed for initialisation and shuffling (default 0)\n"
-    "  --quick          2000 training / 500 test images, 1 epoch: a smoke test\n"
-    "  --data DIR       Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist)\n"
-    "  --out DIR        output directory (default out/fashion_mnist)\n"
-    "  --help           this message\n";
-
-// Thrown for a bad command line: main prints it with the usage and exits 2.
-struct UsageError {
-  std::string message;
-};
-
-template <class N>
-N parse_number(std::string_view flag, std::string_view text) {
-  N v{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size())
-    throw UsageError{std::string(flag) + ": expected a number, got '" + std::string(text) + "'"};
-  return v;
-}
-
-Args parse_args(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view flag = argv[i], value;
-    bool has_value = false;
-    if (const size_t eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-      has_value = true;
-    }
-    auto next = [&]() -> std::string_view {
-      if (has_value) return value;
-      if (i + 1 >= argc) throw UsageError{std::string(flag) + ": missing value"};
-      return argv[++i];
-    };
-    auto no_value = [&] {
-      if (has_value) throw UsageError{std::string(flag) + " takes no value"};
-    };
-    if (flag == "--help" || flag == "-h") {
-      no_value();
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (flag == "--epochs") {
-      a.epochs = parse_number<int64_t>(flag, next());
-      a.epochs_given = true;
-      if (a.epochs < 1) throw UsageError{"--epochs: expected at least 1"};
-    } else if (flag == "--batch-size") {
-      a.batch_size = parse_number<int64_t>(flag, next());
-      if (a.batch_size < 1) throw UsageError{"--batch-size: expected at least 1"};
-    } else if (flag == "--lr") {
-      a.lr = parse_number<double>(flag, next());
-      if (!(a.lr > 0)) throw UsageError{"--lr: expected a positive number"};
-    } else if (flag == "--seed") {
-      a.seed = parse_number<uint64_t>(flag, next());
-    } else if (flag == "--quick") {
-      no_value();
-      a.quick = true;
-    } else if (flag == "--data") {
-      a.data = next();
-    } else if (flag == "--out") {
-      a.out = next();
-    } else {
-      throw UsageError{"unknown option '" + std::string(argv[i]) + "'"};
-    }
-    if (a.data.empty() || a.out.empty()) throw UsageError{std::string(flag) + ": empty path"};
-  }
-  if (a.quick && !a.epochs_given) a.epochs = 1;
-  return a;
-}
+using fashion_mnist::Args;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -246,12 +161,14 @@ int run(const Args& args) {
 
   double test_acc = 0;
   std::vector<int64_t> test_pred;
+  int64_t step = 0;
   for (int64_t epoch = 1; epoch <= args.epochs; ++epoch) {
     double loss_sum = 0;
     int64_t seen = 0, correct = 0;
     for (const auto& batch : loader) {
       const Tensor<float> logits = model->forward(batch.inputs.flatten(1));
       const Tensor<float> loss = nn::functional::cross_entropy(logits, batch.targets);
+      check_loss(loss, step++);  // stop at the first NaN/Inf loss, naming the step
       opt.zero_grad();
       loss.backward();
       opt.step();
@@ -295,10 +212,14 @@ int run(const Args& args) {
 int main(int argc, char** argv) {
   Args args;
   try {
-    args = parse_args(argc, argv);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "fashion_mnist: %s\n\n%s", e.message.c_str(), kUsage);
+    args = fashion_mnist::parse_args(argc, argv);
+  } catch (const ember::Error& e) {
+    std::fprintf(stderr, "fashion_mnist: %s\n\n%s", e.what(), fashion_mnist::usage().c_str());
     return 2;
+  }
+  if (args.help) {
+    std::fputs(fashion_mnist::usage().c_str(), stdout);
+    return 0;
   }
   try {
     return run(args);

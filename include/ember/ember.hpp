@@ -29,6 +29,7 @@
 #include <ember/optim/scheduler.hpp>
 #include <ember/optim/sgd.hpp>
 
+#include <ember/io/checkpoint.hpp>
 #include <ember/io/safetensors.hpp>
 
 #include <ember/data/dataloader.hpp>
