@@ -6,23 +6,40 @@
 #include <ember/core/tensor.hpp>
 
 #include <ember/ops/activation.hpp>
+#include <ember/ops/attention.hpp>
+#include <ember/ops/batch_norm.hpp>
 #include <ember/ops/compare.hpp>
+#include <ember/ops/conv.hpp>
 #include <ember/ops/dropout.hpp>
 #include <ember/ops/indexing.hpp>
 #include <ember/ops/layer_norm.hpp>
 #include <ember/ops/linalg.hpp>
+#include <ember/ops/norm_more.hpp>
+#include <ember/ops/pool.hpp>
 #include <ember/ops/reduce_more.hpp>
+#include <ember/ops/scatter.hpp>
 #include <ember/ops/shape.hpp>
 #include <ember/ops/softmax.hpp>
+#include <ember/ops/sparse.hpp>
 #include <ember/ops/unary.hpp>
+#include <ember/ops/upsample.hpp>
+#include <ember/sparse/csr.hpp>
 
 #include <ember/nn/activation.hpp>
+#include <ember/nn/attention.hpp>
+#include <ember/nn/conv.hpp>
 #include <ember/nn/dropout.hpp>
+#include <ember/nn/embedding.hpp>
 #include <ember/nn/functional/loss.hpp>
+#include <ember/nn/gnn.hpp>
 #include <ember/nn/init.hpp>
 #include <ember/nn/linear.hpp>
 #include <ember/nn/module.hpp>
+#include <ember/nn/norm.hpp>
+#include <ember/nn/pool.hpp>
+#include <ember/nn/positional.hpp>
 #include <ember/nn/sequential.hpp>
+#include <ember/nn/transformer.hpp>
 
 #include <ember/optim/adam.hpp>
 #include <ember/optim/clip.hpp>
