@@ -1,0 +1,53 @@
+// Spectral workloads (../shared/bench/WORKLOADS.md): rfft2 (forward, over the last two dims) and
+// fno2d_step (one FNO-2D training step: forward, MSE loss, backward, Adam lr 1e-3). The size
+// comes from EMBER_BENCH_SIZE (cpu by default). Run through bench/run for JSON lines.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <string>
+
+#include <ember/core/tensor.hpp>
+#include <ember/nn/functional/loss.hpp>
+#include <ember/nn/spectral.hpp>
+#include <ember/ops/fft.hpp>
+#include <ember/optim/adam.hpp>
+
+using namespace ember;
+
+namespace {
+
+bool gpu_size() {
+  const char* s = std::getenv("EMBER_BENCH_SIZE");
+  return s && std::string(s) == "gpu";
+}
+
+void rfft2_bench(benchmark::State& state) {
+  const int64_t batch = gpu_size() ? 4096 : 256, n = gpu_size() ? 128 : 64;
+  Generator gen(0);
+  auto x = Tensor<float>::randn({batch, n, n}, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(rfft2(x).data_ptr());
+}
+
+void fno2d_step(benchmark::State& state) {
+  const bool gpu = gpu_size();
+  const int64_t batch = gpu ? 64 : 4, n = gpu ? 128 : 64, width = gpu ? 64 : 32, modes = gpu ? 16 : 12;
+  Generator gen(0);
+  nn::FNO2d model(width, modes, {}, gen);
+  optim::Adam opt(model.parameters(), {.lr = 1e-3});
+  auto x = Tensor<float>::randn({batch, 3, n, n}, gen);
+  auto y = Tensor<float>::randn({batch, 1, n, n}, gen);
+  for (auto _ : state) {
+    opt.zero_grad();
+    auto loss = nn::functional::mse_loss(model.forward(x), y);
+    loss.backward();
+    opt.step();
+    benchmark::DoNotOptimize(loss.item());
+  }
+}
+
+}  // namespace
+
+BENCHMARK(rfft2_bench)->Name("rfft2/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(fno2d_step)->Name("fno2d_step/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();
