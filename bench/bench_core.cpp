@@ -1,6 +1,8 @@
 // The foundation's reference workloads (../shared/bench/WORKLOADS.md): gemm, softmax,
 // layernorm (forward + backward) and add, on the CPU. The size comes from EMBER_BENCH_SIZE
 // (cpu by default; gpu sizes need the CUDA build). Run through bench/run for JSON lines.
+// In a CUDA build (EMBER_WITH_CUDA) the same workloads also run as "<workload>/cuda", on
+// tensors on cuda:0, synchronising the stream after each iteration so the time is the GPU's.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -10,6 +12,9 @@
 #include <ember/ops/layer_norm.hpp>
 #include <ember/ops/linalg.hpp>
 #include <ember/ops/softmax.hpp>
+#ifdef EMBER_WITH_CUDA
+#include <ember/backend/cuda/api.hpp>
+#endif
 
 using namespace ember;
 
@@ -60,11 +65,92 @@ void add(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * 3 * n * int64_t(sizeof(float)));
 }
 
+#ifdef EMBER_WITH_CUDA
+
+const Device kGpu = Device::cuda(0);
+
+void sync() { cuda::synchronize(0); }
+
+// False (and the benchmark marked as skipped with a reason) where no GPU is visible.
+bool have_gpu(benchmark::State& state) {
+  if (cuda::is_available()) return true;
+  state.SkipWithError("no CUDA device");
+  return false;
+}
+
+void gemm_cuda(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const int64_t n = gpu_size() ? 8192 : 1024;
+  Generator gen(0);
+  auto a = Tensor<float>::randn({n, n}, gen).to(kGpu),
+       b = Tensor<float>::randn({n, n}, gen).to(kGpu);
+  sync();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(matmul(a, b).data_ptr());
+    sync();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+
+void softmax_cuda(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const int64_t rows = gpu_size() ? 65536 : 8192, cols = gpu_size() ? 4096 : 1024;
+  Generator gen(0);
+  auto x = Tensor<float>::randn({rows, cols}, gen).to(kGpu);
+  sync();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(softmax(x, -1).data_ptr());
+    sync();
+  }
+}
+
+void layernorm_cuda(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const int64_t rows = gpu_size() ? 65536 : 8192, cols = gpu_size() ? 4096 : 1024;
+  Generator gen(0);
+  auto x = Tensor<float>::randn({rows, cols}, gen).to(kGpu).requires_grad_();
+  auto w = Tensor<float>::ones({cols}, kGpu).requires_grad_();
+  auto b = Tensor<float>::zeros({cols}, kGpu).requires_grad_();
+  auto g = Tensor<float>::randn({rows, cols}, gen).to(kGpu);
+  sync();
+  for (auto _ : state) {
+    layer_norm(x, {cols}, w, b).backward(g);
+    benchmark::DoNotOptimize(x.grad().data_ptr());
+    x.zero_grad();
+    w.zero_grad();
+    b.zero_grad();
+    sync();
+  }
+}
+
+void add_cuda(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const int64_t n = gpu_size() ? (int64_t(256) << 20) : (int64_t(16) << 20);
+  Generator gen(0);
+  auto a = Tensor<float>::randn({n}, gen).to(kGpu), b = Tensor<float>::randn({n}, gen).to(kGpu);
+  sync();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize((a + b).data_ptr());
+    sync();
+  }
+  state.SetBytesProcessed(state.iterations() * 3 * n * int64_t(sizeof(float)));
+}
+
+#endif  // EMBER_WITH_CUDA
+
 }  // namespace
 
 BENCHMARK(gemm)->Name("gemm/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(softmax_rows)->Name("softmax/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(layernorm)->Name("layernorm/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(add)->Name("add/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#ifdef EMBER_WITH_CUDA
+BENCHMARK(gemm_cuda)->Name("gemm/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(softmax_cuda)->Name("softmax/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(layernorm_cuda)->Name("layernorm/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(add_cuda)->Name("add/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 
 BENCHMARK_MAIN();

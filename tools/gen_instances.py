@@ -76,6 +76,8 @@ TYPES = {
                        "sum_to": FLOAT + COMPLEX + INT},
     "ops/linalg.hpp": {"*": FLOAT + COMPLEX},
     "ops/unary.hpp": {"*": FLOAT + COMPLEX},
+    "ops/complex.hpp": {"*": FLOAT + COMPLEX},
+    "ops/fft.hpp": {"*": FLOAT + COMPLEX},
 }
 
 # Tensor<T> itself. `template class Tensor<T>` instantiates every member, which works where all

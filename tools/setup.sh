@@ -4,6 +4,10 @@
 #   tools/setup.sh               # compiler, CMake, OpenBLAS, doctest, Google Benchmark, data
 #   tools/setup.sh --with-torch  # also python3-torch, the peer for ../shared/bench/torch_peer.py
 #
+# Always included (cheap, and .ci/run uses them): clang-14 with its sanitizer and libFuzzer
+# runtimes (libclang-rt-14-dev) for tools/sanitize.sh and tools/fuzz.sh, LLVM's libomp with
+# the Archer TSan tool (libomp-14-dev) and OpenBLAS's pthread variant for tools/sanitize.sh tsan.
+#
 # Idempotent: packages already installed are skipped, and when nothing is missing it neither
 # updates the package lists nor calls apt-get. Runs as root (or through sudo if available).
 set -euo pipefail
@@ -14,6 +18,7 @@ packages=(
   libstb-dev doctest-dev libbenchmark-dev
   python3 python3-numpy
   dataset-fashion-mnist
+  clang-14 libclang-rt-14-dev libomp-14-dev libopenblas-pthread-dev
 )
 
 for arg in "$@"; do

@@ -3,11 +3,10 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
 #include <ember/core/error.hpp>
 #include <ember/data/fashion_mnist.hpp>
 #include <ember/util/args.hpp>
+#include <string>
 
 namespace fashion_mnist {
 

@@ -9,8 +9,10 @@
 #include <ember/ops/attention.hpp>
 #include <ember/ops/batch_norm.hpp>
 #include <ember/ops/compare.hpp>
+#include <ember/ops/complex.hpp>
 #include <ember/ops/conv.hpp>
 #include <ember/ops/dropout.hpp>
+#include <ember/ops/fft.hpp>
 #include <ember/ops/indexing.hpp>
 #include <ember/ops/layer_norm.hpp>
 #include <ember/ops/linalg.hpp>
@@ -39,6 +41,7 @@
 #include <ember/nn/pool.hpp>
 #include <ember/nn/positional.hpp>
 #include <ember/nn/sequential.hpp>
+#include <ember/nn/spectral.hpp>
 #include <ember/nn/transformer.hpp>
 
 #include <ember/optim/adam.hpp>

@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include <ember/autograd/anomaly.hpp>
 #include <ember/core/tensor_def.hpp>
 
 namespace ember {
@@ -53,6 +55,11 @@ inline void add_into(const ImplPtr& acc, const ImplPtr& g) {
   with_float_type(acc, "backward", [&](auto a) {
     using T = typename decltype(a)::value_type;
     const Tensor<T> b(g);
+    if (!a.device().is_cpu()) {  // device memory: no host loop, use the device's add
+      NoGradGuard no_grad;
+      a.copy_(add(a.detach(), b));
+      return a;
+    }
     T* dst = a.data_ptr();
     const T* src = b.data_ptr();
     cpu::for_each_row<2>(a.shape(), {a.strides(), b.strides()}, [&](auto off, int64_t n, auto st) {
@@ -160,6 +167,9 @@ inline std::vector<ImplPtr> run_backward(const std::vector<ImplPtr>& roots,
     for (size_t k = 0; k < in_grads.size(); ++k) {
       const ImplPtr& target = node->inputs[k];
       if (!target || !in_grads[k]) continue;
+      if (AnomalyMode::is_enabled())  // autograd/anomaly.hpp: one branch when off
+        check_finite_impl(*in_grads[k], node->name,
+                          "the gradient for input " + std::to_string(k) + " in backward");
       EMBER_CHECK(in_grads[k]->shape == target->shape && in_grads[k]->dtype == target->dtype,
                   "backward of '", node->name, "': gradient for input ", k, " has shape ",
                   shape_str(in_grads[k]->shape), " (", dtype_name(in_grads[k]->dtype),

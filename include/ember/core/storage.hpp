@@ -4,6 +4,9 @@
 // handed to the next request of that size. Training loops allocate the same shapes every
 // step, and without the cache every large tensor would be fresh pages from the kernel
 // (a page fault per 4 KiB on first touch), which dominates memory-bound ops.
+//
+// CUDA blocks (builds with EMBER_WITH_CUDA) come from the CUDA backend's stream-ordered memory
+// pool (backend/cuda/api.hpp), which does the same caching on the device.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <ember/backend/cuda/api.hpp>
 #include <ember/core/device.hpp>
 #include <ember/core/error.hpp>
 
@@ -92,11 +96,27 @@ class CpuBlockCache {
 class Storage {
  public:
   Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+#ifdef EMBER_WITH_CUDA
+    if (device.is_cuda()) {
+      data_ = cuda::allocate(nbytes, device.index);
+      return;
+    }
+#endif
     check_cpu(device, "Storage");
     data_ = detail::CpuBlockCache::instance().allocate(nbytes);
   }
   ~Storage() {
-    if (data_) detail::CpuBlockCache::instance().deallocate(data_, nbytes_);
+    if (!data_) return;
+#ifdef EMBER_WITH_CUDA
+    if (device_.is_cuda()) {
+      try {
+        cuda::deallocate(data_, nbytes_, device_.index);
+      } catch (...) {  // a destructor must not throw (e.g. freeing during CUDA shutdown)
+      }
+      return;
+    }
+#endif
+    detail::CpuBlockCache::instance().deallocate(data_, nbytes_);
   }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -110,5 +130,57 @@ class Storage {
   size_t nbytes_ = 0;
   Device device_;
 };
+
+namespace detail {
+
+// Device-side helpers for Tensor's creation and copies (core/tensor_def.hpp), by element size
+// so they serve every dtype. In a CPU-only build they throw check_cpu's error.
+
+// Fills n elements of elem_size bytes at dst (on device) with *value (on the host).
+inline void device_fill(void* dst, const void* value, size_t elem_size, int64_t n,
+                        const Device& device) {
+#ifdef EMBER_WITH_CUDA
+  if (device.is_cuda()) return cuda::fill(dst, value, elem_size, n, device.index);
+#endif
+  (void)dst, (void)value, (void)elem_size, (void)n;
+  check_cpu(device, "fill");
+}
+
+// dst (strides dst_strides) = src (strides src_strides, 0 where broadcast) elementwise over
+// shape, both on `device`.
+inline void device_strided_copy(void* dst, const std::vector<int64_t>& dst_strides, const void* src,
+                                const std::vector<int64_t>& src_strides,
+                                const std::vector<int64_t>& shape, size_t elem_size,
+                                const Device& device) {
+#ifdef EMBER_WITH_CUDA
+  if (device.is_cuda()) {
+    cuda::StridedLayout l;
+    EMBER_CHECK(cuda::make_layout(l, shape, {&dst_strides, &src_strides}), "copy_: shape ",
+                shape_str(shape), " has more than ", cuda::kMaxDims,
+                " non-mergeable dims, which the CUDA copy kernel does not handle");
+    if (l.numel > 0) cuda::strided_copy(dst, src, elem_size, l, device.index);
+    return;
+  }
+#endif
+  (void)dst, (void)dst_strides, (void)src, (void)src_strides, (void)shape, (void)elem_size;
+  check_cpu(device, "copy_");
+}
+
+// nbytes between two devices (either may be the CPU).
+inline void device_copy(void* dst, const Device& dst_device, const void* src,
+                        const Device& src_device, size_t nbytes) {
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    if (nbytes) std::memcpy(dst, src, nbytes);
+    return;
+  }
+#ifdef EMBER_WITH_CUDA
+  if (nbytes) cuda::copy(dst, dst_device, src, src_device, nbytes);
+#else
+  (void)dst, (void)src, (void)nbytes;
+  check_cpu(dst_device.is_cuda() ? dst_device : src_device, "to");
+#endif
+}
+
+}  // namespace detail
 
 }  // namespace ember

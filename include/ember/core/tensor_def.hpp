@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include <ember/autograd/anomaly.hpp>
 #include <ember/autograd/grad_mode.hpp>
 #include <ember/autograd/node.hpp>
 #include <ember/backend/cpu/loops.hpp>
@@ -93,7 +94,8 @@ class Tensor {
   }
   static Tensor full(const Shape& shape, T value, Device device = Device::cpu()) {
     Tensor t = empty(shape, device);
-    std::fill_n(t.data_ptr(), t.numel(), value);
+    if (device.is_cuda()) detail::device_fill(t.data_ptr(), &value, sizeof(T), t.numel(), device);
+    else std::fill_n(t.data_ptr(), t.numel(), value);
     return t;
   }
   static Tensor zeros(const Shape& shape, Device device = Device::cpu()) {
@@ -198,6 +200,7 @@ class Tensor {
   }
   // Reference to one element: t.at({i, j}). For tests and small host-side code.
   T& at(std::initializer_list<int64_t> index) const {
+    check_cpu(device(), "at");  // a CUDA tensor's memory is not readable from the host
     EMBER_CHECK(int64_t(index.size()) == dim(), "at: index of ", index.size(),
                 " coordinates for a tensor of shape ", shape_str(shape()));
     int64_t off = 0, d = 0;
@@ -212,6 +215,7 @@ class Tensor {
   }
   // All elements in row-major order.
   std::vector<T> to_vector() const {
+    if (device().is_cuda()) return to(Device::cpu()).to_vector();
     Tensor c = contiguous();
     return std::vector<T>(c.data_ptr(), c.data_ptr() + c.numel());
   }
@@ -248,12 +252,19 @@ class Tensor {
   }
   template <class U>
   Tensor<U> to() const;
+  // A copy on `device` (this tensor itself when already there); gradients flow back.
+  Tensor to(Device device) const;
 
   // ------------------------------------------------------------------ in place (no graph)
   // These write data directly; they are for initialisation and optimizer updates and refuse to
   // run where they would invalidate a recorded graph.
   Tensor& fill_(T value) {
     check_inplace("fill_");
+    if (device().is_cuda()) {
+      EMBER_CHECK(is_contiguous(), "fill_: non-contiguous CUDA tensors are not supported yet");
+      detail::device_fill(data_ptr(), &value, sizeof(T), numel(), device());
+      return *this;
+    }
     cpu::for_each_row<1>(shape(), {strides()}, [&](auto off, int64_t n, auto st) {
       T* p = data_ptr() + off[0];
       for (int64_t i = 0; i < n; ++i) p[i * st[0]] = value;
@@ -326,6 +337,8 @@ void record(Tensor<T>& out, const char* name, const std::vector<AnyTensor>& inpu
   };
   out.impl()->requires_grad = true;
   out.impl()->grad_fn = std::move(node);
+  // Anomaly mode (autograd/anomaly.hpp): every recorded op's output is scanned for NaN/Inf.
+  if (AnomalyMode::is_enabled()) detail::check_forward_output(*out.impl(), name);
 }
 
 template <class T>
@@ -573,6 +586,12 @@ template <class T>
 Tensor<T>& Tensor<T>::copy_(const Tensor& src) {
   check_inplace("copy_");
   Tensor s = src.expand(shape());
+  if (device().is_cuda() || s.device().is_cuda()) {  // CUDA: a strided copy kernel
+    if (s.device() != device()) s = s.contiguous().to(device());
+    detail::device_strided_copy(data_ptr(), strides(), s.data_ptr(), s.strides(), shape(),
+                                sizeof(T), device());
+    return *this;
+  }
   T* dst = data_ptr();
   const T* from = s.data_ptr();
   cpu::for_each_row<2>(shape(), {strides(), s.strides()}, [&](auto off, int64_t n, auto st) {
@@ -604,6 +623,7 @@ Tensor<U> Tensor<T>::to() const {
   } else {
     static_assert(!(is_complex_v<T> && !is_complex_v<U>),
                   "to<U>: converting complex to real drops the imaginary part; use real()");
+    check_cpu(device(), "to<U>");
     Tensor<U> out = Tensor<U>::empty(shape(), device());
     U* dst = out.data_ptr();
     const T* src = data_ptr();
@@ -630,6 +650,17 @@ Tensor<U> Tensor<T>::to() const {
     }
     return out;
   }
+}
+
+template <class T>
+Tensor<T> Tensor<T>::to(Device device) const {
+  if (device == this->device()) return *this;
+  const Tensor c = contiguous();
+  Tensor out = empty(shape(), device);
+  detail::device_copy(out.data_ptr(), device, c.data_ptr(), c.device(), size_t(numel()) * sizeof(T));
+  if (any_requires_grad(*this))
+    record(out, "to_device", {*this}, [from = this->device()](const Tensor& g) -> Grads { return {g.to(from)}; });
+  return out;
 }
 
 // ---------------------------------------------------------------------- printing

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include <ember/backend/cpu/elementwise.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/compare.hpp>
 #include <ember/ops/unary.hpp>
@@ -49,6 +50,17 @@ T gelu_erf(T x) {
 // max(x, 0); NaN stays NaN. Gradient 0 at x <= 0 (PyTorch's choice at the kink).
 template <class T>
 Tensor<T> relu(const Tensor<T>& x) {
+  if (cuda::use_cuda("relu", x)) {
+    Tensor<T> out = cuda::unary(cuda::UnaryOp::Relu, x, 0.0, "relu");
+    if (any_requires_grad(x))
+      record(out, "relu", {x}, [y = out.detach()](const Tensor<T>& g) -> Grads {
+        // As the CPU rule: g where y > 0; under create_graph g times a constant mask.
+        if (GradMode::is_enabled())
+          return {mul(g, cuda::unary(cuda::UnaryOp::Step, y, 0.0, "relu"))};
+        return {cuda::binary(cuda::BinaryOp::ReluBackward, g, y, "relu_backward")};
+      });
+    return out;
+  }
   detail::check_activation(x, "relu");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return v < T(0) ? T(0) : v; });
   if (any_requires_grad(x))
@@ -102,6 +114,20 @@ enum class GeluApproximate { None, Tanh };
 // Tanh:   0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 template <class T>
 Tensor<T> gelu(const Tensor<T>& x, GeluApproximate approximate = GeluApproximate::None) {
+  if (cuda::use_cuda("gelu", x)) {
+    const bool exact = approximate == GeluApproximate::None;
+    Tensor<T> out =
+        cuda::unary(exact ? cuda::UnaryOp::Gelu : cuda::UnaryOp::GeluTanh, x, 0.0, "gelu");
+    if (any_requires_grad(x))
+      record(out, "gelu", {x}, [x, exact](const Tensor<T>& g) -> Grads {
+        EMBER_CHECK(!GradMode::is_enabled(),
+                    "gelu: second derivatives (create_graph) of gelu are "
+                    "not implemented on CUDA yet (erf/tanh have no CUDA kernels)");
+        return {mul(g, cuda::unary(exact ? cuda::UnaryOp::GeluGrad : cuda::UnaryOp::GeluTanhGrad,
+                                   x.detach(), 0.0, "gelu_backward"))};
+      });
+    return out;
+  }
   detail::check_activation(x, "gelu");
   constexpr T kBeta = T(M_SQRT2 * M_2_SQRTPI * 0.5);  // sqrt(2 / pi)
   constexpr T kKappa = T(0.044715);

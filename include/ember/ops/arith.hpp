@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include <ember/backend/cpu/elementwise.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor_def.hpp>
 
 namespace ember {
@@ -40,8 +41,13 @@ Tensor<T> conj(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  check_same_device(a, b, "add");
-  Tensor<T> out = cpu::map_binary<T>(a, b, "add", [](T x, T y) { return x + y; });
+  Tensor<T> out;
+  if (cuda::use_cuda("add", a, b))
+    out = cuda::binary(cuda::BinaryOp::Add, a, b, "add");
+  else {
+    check_same_device(a, b, "add");
+    out = cpu::map_binary<T>(a, b, "add", [](T x, T y) { return x + y; });
+  }
   if (any_requires_grad(a, b))
     record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor<T>& g) -> Grads {
       return {sum_to(g, sa), sum_to(g, sb)};
@@ -51,8 +57,13 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-  check_same_device(a, b, "sub");
-  Tensor<T> out = cpu::map_binary<T>(a, b, "sub", [](T x, T y) { return x - y; });
+  Tensor<T> out;
+  if (cuda::use_cuda("sub", a, b))
+    out = cuda::binary(cuda::BinaryOp::Sub, a, b, "sub");
+  else {
+    check_same_device(a, b, "sub");
+    out = cpu::map_binary<T>(a, b, "sub", [](T x, T y) { return x - y; });
+  }
   if (any_requires_grad(a, b))
     record(out, "sub", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor<T>& g) -> Grads {
       return {sum_to(g, sa), sum_to(neg(g), sb)};
@@ -62,8 +73,13 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  check_same_device(a, b, "mul");
-  Tensor<T> out = cpu::map_binary<T>(a, b, "mul", [](T x, T y) { return x * y; });
+  Tensor<T> out;
+  if (cuda::use_cuda("mul", a, b))
+    out = cuda::binary(cuda::BinaryOp::Mul, a, b, "mul");
+  else {
+    check_same_device(a, b, "mul");
+    out = cpu::map_binary<T>(a, b, "mul", [](T x, T y) { return x * y; });
+  }
   if (any_requires_grad(a, b))
     record(out, "mul", {a, b}, [a, b](const Tensor<T>& g) -> Grads {
       return {a.requires_grad() ? sum_to(mul(g, conj(b)), a.shape()) : AnyTensor(),
@@ -74,8 +90,13 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  check_same_device(a, b, "div");
-  Tensor<T> out = cpu::map_binary<T>(a, b, "div", [](T x, T y) { return x / y; });
+  Tensor<T> out;
+  if (cuda::use_cuda("div", a, b))
+    out = cuda::binary(cuda::BinaryOp::Div, a, b, "div");
+  else {
+    check_same_device(a, b, "div");
+    out = cpu::map_binary<T>(a, b, "div", [](T x, T y) { return x / y; });
+  }
   if (any_requires_grad(a, b))
     record(out, "div", {a, b}, [a, b](const Tensor<T>& g) -> Grads {
       const Tensor<T> ga = div(g, conj(b));
@@ -87,8 +108,8 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> neg(const Tensor<T>& x) {
-  check_cpu(x.device(), "neg");
-  Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return -v; });
+  Tensor<T> out = cuda::use_cuda("neg", x) ? cuda::unary(cuda::UnaryOp::Neg, x, 0.0, "neg")
+                                           : cpu::map_unary<T>(x, [](T v) { return -v; });
   if (any_requires_grad(x))
     record(out, "neg", {x}, [](const Tensor<T>& g) -> Grads { return {neg(g)}; });
   return out;
@@ -98,16 +119,26 @@ Tensor<T> neg(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, std::type_identity_t<T> s) {
-  check_cpu(a.device(), "add");
-  Tensor<T> out = cpu::map_unary<T>(a, [s](T x) { return x + s; });
+  Tensor<T> out;
+  if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
+    if (cuda::use_cuda("add", a)) out = cuda::unary(cuda::UnaryOp::AddScalar, a, double(s), "add");
+  if (!out.defined()) {
+    check_cpu(a.device(), "add");
+    out = cpu::map_unary<T>(a, [s](T x) { return x + s; });
+  }
   if (any_requires_grad(a)) record(out, "add_scalar", {a}, [](const Tensor<T>& g) -> Grads { return {g}; });
   return out;
 }
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
-  check_cpu(a.device(), "mul");
-  Tensor<T> out = cpu::map_unary<T>(a, [s](T x) { return x * s; });
+  Tensor<T> out;
+  if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
+    if (cuda::use_cuda("mul", a)) out = cuda::unary(cuda::UnaryOp::MulScalar, a, double(s), "mul");
+  if (!out.defined()) {
+    check_cpu(a.device(), "mul");
+    out = cpu::map_unary<T>(a, [s](T x) { return x * s; });
+  }
   if (any_requires_grad(a))
     record(out, "mul_scalar", {a}, [s](const Tensor<T>& g) -> Grads { return {mul(g, conj_scalar(s))}; });
   return out;
@@ -116,8 +147,14 @@ Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
 // s - a
 template <class T>
 Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
-  check_cpu(a.device(), "rsub");
-  Tensor<T> out = cpu::map_unary<T>(a, [s](T x) { return s - x; });
+  Tensor<T> out;
+  if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
+    if (cuda::use_cuda("rsub", a))
+      out = cuda::unary(cuda::UnaryOp::RSubScalar, a, double(s), "rsub");
+  if (!out.defined()) {
+    check_cpu(a.device(), "rsub");
+    out = cpu::map_unary<T>(a, [s](T x) { return s - x; });
+  }
   if (any_requires_grad(a)) record(out, "rsub_scalar", {a}, [](const Tensor<T>& g) -> Grads { return {neg(g)}; });
   return out;
 }
@@ -125,8 +162,14 @@ Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
 // s / a
 template <class T>
 Tensor<T> rdiv(const Tensor<T>& a, std::type_identity_t<T> s) {
-  check_cpu(a.device(), "rdiv");
-  Tensor<T> out = cpu::map_unary<T>(a, [s](T x) { return s / x; });
+  Tensor<T> out;
+  if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
+    if (cuda::use_cuda("rdiv", a))
+      out = cuda::unary(cuda::UnaryOp::RDivScalar, a, double(s), "rdiv");
+  if (!out.defined()) {
+    check_cpu(a.device(), "rdiv");
+    out = cpu::map_unary<T>(a, [s](T x) { return s / x; });
+  }
   if (any_requires_grad(a))
     record(out, "rdiv_scalar", {a}, [a, s](const Tensor<T>& g) -> Grads {
       // d(s/a)/da = -s/a^2

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/arith.hpp>
 #include <ember/ops/reduce.hpp>
@@ -150,6 +151,28 @@ Grads layer_norm_backward_composite(const Tensor<T>& g, const Tensor<T>& x, cons
   return {gx, gweight, gbias};
 }
 
+// layer_norm on CUDA (backend/cuda/dispatch.hpp kernels), with the same rule as the CPU path.
+template <class T>
+Tensor<T> layer_norm_cuda(const Tensor<T>& x, const Tensor<T>& xc, const Tensor<T>& weight,
+                          const Tensor<T>& wc, const Tensor<T>& bias, const Tensor<T>& bc,
+                          int64_t k, int64_t n, int64_t rows, double eps) {
+  Tensor<T> y, mean_t, rstd_t;
+  cuda::layer_norm_forward(xc, wc, bc, y, mean_t, rstd_t, rows, n, eps);
+  if (any_requires_grad(x, weight, bias))
+    record(y, "layer_norm", {x, weight, bias},
+           [x, xc, weight, wc, bias, mean_t, rstd_t, k, n, rows, eps](const Tensor<T>& g) -> Grads {
+             if (GradMode::is_enabled())
+               return layer_norm_backward_composite(g, x, weight, bias, k, eps);
+             Tensor<T> gx, gw, gb;
+             cuda::layer_norm_backward(g, xc, wc, mean_t, rstd_t, x.requires_grad(),
+                                       weight.defined() && weight.requires_grad(),
+                                       bias.defined() && bias.requires_grad(), gx, gw, gb, rows, n);
+             return {gx, gw.defined() ? AnyTensor(gw.view(weight.shape())) : AnyTensor(),
+                     gb.defined() ? AnyTensor(gb.view(bias.shape())) : AnyTensor()};
+           });
+  return y;
+}
+
 }  // namespace detail
 
 // Normalises x over its last normalized_shape.size() dims (which must equal
@@ -160,7 +183,8 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
                      const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
                      double eps = 1e-5) {
   static_assert(std::is_floating_point_v<T>, "layer_norm: needs a float or double tensor");
-  check_cpu(x.device(), "layer_norm");
+  const bool on_cuda = cuda::use_cuda("layer_norm", x, weight, bias);
+  if (!on_cuda) check_cpu(x.device(), "layer_norm");
   const int64_t k = int64_t(normalized_shape.size());
   bool matches = k >= 1 && x.dim() >= k;
   for (int64_t i = 0; matches && i < k; ++i)
@@ -169,7 +193,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
               " does not end with normalized_shape ", shape_str(normalized_shape));
   for (const Tensor<T>* p : {&weight, &bias}) {
     if (!p->defined()) continue;
-    check_cpu(p->device(), "layer_norm");
+    if (!on_cuda) check_cpu(p->device(), "layer_norm");
     EMBER_CHECK(p->shape() == normalized_shape, "layer_norm: ", p == &weight ? "weight" : "bias",
                 " of shape ", shape_str(p->shape()), " does not match normalized_shape ",
                 shape_str(normalized_shape));
@@ -181,6 +205,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
   const Tensor<T> xc = x.detach().contiguous();
   const Tensor<T> wc = weight.defined() ? weight.detach().contiguous() : Tensor<T>();
   const Tensor<T> bc = bias.defined() ? bias.detach().contiguous() : Tensor<T>();
+  if (on_cuda) return detail::layer_norm_cuda(x, xc, weight, wc, bias, bc, k, n, rows, eps);
   Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());
   Tensor<T> mean_t = Tensor<T>::empty({rows}), rstd_t = Tensor<T>::empty({rows});
   if (rows > 0) {

@@ -15,6 +15,7 @@
 
 #include <ember/backend/cpu/blas.hpp>
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/arith.hpp>
 #include <ember/ops/reduce.hpp>
@@ -46,6 +47,7 @@ Tensor<T> matmul_kernel(Tensor<T> a, Tensor<T> b, const Shape& batch) {
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
+  if (a.device().is_cuda()) return cuda::matmul(a, b, batch);  // cuBLAS
   Tensor<T> out = Tensor<T>::empty(out_shape, a.device());
   if (out.numel() == 0) return out;
   T* c = out.data_ptr();
@@ -137,7 +139,7 @@ Tensor<T> matmul_nd(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 void check_matmul_operands(const Tensor<T>& a, const Tensor<T>& b, const char* op) {
   static_assert(cpu::is_blas_type_v<T>, "matmul: needs float, double or complex tensors");
-  check_same_device(a, b, op);
+  if (!cuda::use_cuda(op, a, b)) check_same_device(a, b, op);
 }
 
 }  // namespace detail
@@ -186,6 +188,10 @@ Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>()) {
   detail::check_matmul_operands(x, weight, "linear");
+  if (cuda::use_cuda("linear", x, weight, bias)) {  // matmul (cuBLAS) then the bias add
+    const Tensor<T> y = matmul(x, weight.t());
+    return bias.defined() ? add(y, bias) : y;
+  }
   EMBER_CHECK(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input ",
               shape_str(x.shape()), " and weight ", shape_str(weight.shape()),
               " do not match (expected input [..., in] and weight [out, in])");

@@ -6,8 +6,9 @@
 #include <vector>
 
 #include <ember/backend/cpu/reduce.hpp>
-#include <ember/ops/arith.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor_def.hpp>
+#include <ember/ops/arith.hpp>
 
 namespace ember {
 
@@ -43,9 +44,10 @@ inline Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& rdims) {
 
 template <class T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, bool keepdim = false) {
-  check_cpu(x.device(), "sum");
   const auto rdims = reduction_dims(dims, x.dim(), "sum");
-  Tensor<T> out = cpu::reduce<T>(x, rdims, keepdim, detail::SumReducer<T>{});
+  Tensor<T> out = cuda::use_cuda("sum", x)
+                      ? cuda::sum(x, rdims, keepdim)
+                      : cpu::reduce<T>(x, rdims, keepdim, detail::SumReducer<T>{});
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x))
       record(out, "sum", {x}, [in = x.shape(), rdims](const Tensor<T>& g) -> Grads {

@@ -20,6 +20,7 @@
 #include <type_traits>
 
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/arith.hpp>
 #include <ember/ops/reduce.hpp>
@@ -346,8 +347,21 @@ template <class T, bool Log>
 Tensor<T> softmax_op(const Tensor<T>& x, int64_t dim, const char* name) {
   static_assert(std::is_floating_point_v<T>,
                 "softmax / log_softmax: need a float or double tensor");
-  check_cpu(x.device(), name);
   const int64_t d = wrap_dim(dim, x.dim(), name);
+  if (cuda::use_cuda(name, x)) {
+    Tensor<T> out = cuda::softmax_forward(x, d, Log);
+    if (any_requires_grad(x))
+      record(out, name, {x}, [x, y = out.detach(), d](const Tensor<T>& g) -> Grads {
+        if (!GradMode::is_enabled()) return {cuda::softmax_backward(g, y, d, Log)};
+        const Tensor<T> p = softmax(x, d);  // as the CPU rule below
+        if constexpr (Log)
+          return {sub(g, mul(p, sum(g, {d}, true)))};
+        else
+          return {mul(p, sub(g, sum(mul(g, p), {d}, true)))};
+      });
+    return out;
+  }
+  check_cpu(x.device(), name);
   const Tensor<T> xc = x.detach().contiguous();
   Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
   if (out.numel() > 0) {

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include <ember/backend/cpu/elementwise.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor.hpp>
 
 namespace ember {
@@ -44,7 +45,14 @@ Tensor<T> mul_const_derivative(const Tensor<T>& g, const Tensor<T>& s, const cha
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
   static_assert(is_differentiable_v<T>, "exp: needs a floating-point or complex tensor");
-  check_cpu(x.device(), "exp");
+  if (cuda::use_cuda("exp", x)) {  // backward: g * exp(x), with ops that run on the GPU
+    Tensor<T> out = cuda::unary(cuda::UnaryOp::Exp, x, 0.0, "exp");
+    if (any_requires_grad(x))
+      record(out, "exp", {x}, [x, y = out.detach()](const Tensor<T>& g) -> Grads {
+        return {mul(g, GradMode::is_enabled() ? exp(x) : y)};
+      });
+    return out;
+  }
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return std::exp(v); });
   if (any_requires_grad(x))
     record(out, "exp", {x}, [x, y = out.detach()](const Tensor<T>& g) -> Grads {
@@ -59,7 +67,12 @@ Tensor<T> exp(const Tensor<T>& x) {
 template <class T>
 Tensor<T> log(const Tensor<T>& x) {
   static_assert(is_differentiable_v<T>, "log: needs a floating-point or complex tensor");
-  check_cpu(x.device(), "log");
+  if (cuda::use_cuda("log", x)) {  // backward: g / x
+    Tensor<T> out = cuda::unary(cuda::UnaryOp::Log, x, 0.0, "log");
+    if (any_requires_grad(x))
+      record(out, "log", {x}, [x](const Tensor<T>& g) -> Grads { return {div(g, x)}; });
+    return out;
+  }
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return std::log(v); });
   if (any_requires_grad(x))
     record(out, "log", {x}, [x](const Tensor<T>& g) -> Grads {

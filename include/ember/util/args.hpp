@@ -17,14 +17,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <ember/core/error.hpp>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <ember/core/error.hpp>
 
 namespace ember::util {
 
@@ -96,7 +95,8 @@ class ArgParser {
   }
 
   // Parses argv[1..argc). Throws ember::Error on an unknown flag, a positional argument, a
-  // missing value or a value given to a switch.
+  // missing value or a value given to a switch; messages name the flag, not the program (the
+  // caller prefixes its name when it prints them).
   ParsedArgs parse(int argc, const char* const* argv) const {
     std::vector<std::string_view> args;
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i] ? argv[i] : "");
@@ -110,8 +110,8 @@ class ArgParser {
         out.values.emplace_back("help", "");
         continue;
       }
-      EMBER_CHECK(arg.size() > 2 && arg.substr(0, 2) == "--", program_,
-                  ": unexpected argument '", arg, "' (options are --name or --name=value)");
+      EMBER_CHECK(arg.size() > 2 && arg.substr(0, 2) == "--", "unexpected argument '", arg,
+                  "' (options are --name or --name=value)");
       std::string_view name = arg.substr(2), value;
       bool has_value = false;
       if (const size_t eq = name.find('='); eq != std::string_view::npos) {
@@ -122,11 +122,11 @@ class ArgParser {
       const Flag* flag = nullptr;
       for (const Flag& f : flags_)
         if (f.name == name) flag = &f;
-      EMBER_CHECK(flag != nullptr, program_, ": unknown option '", arg, "'");
+      EMBER_CHECK(flag != nullptr, "unknown option '", arg, "'");
       if (!flag->takes_value) {
-        EMBER_CHECK(!has_value, program_, ": --", name, " takes no value");
+        EMBER_CHECK(!has_value, "--", name, " takes no value");
       } else if (!has_value) {
-        EMBER_CHECK(i + 1 < args.size(), program_, ": --", name, ": missing value");
+        EMBER_CHECK(i + 1 < args.size(), "--", name, ": missing value");
         value = args[++i];
       }
       out.values.emplace_back(std::string(name), std::string(value));

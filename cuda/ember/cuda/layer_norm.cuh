@@ -1,0 +1,97 @@
+// Layer norm over the last n elements of each row (llm.c's layernorm.cuh, ember's contract).
+//
+// Contract: forward writes y and saves mean and rstd per row; backward overwrites gx, and
+// gw / gb (the parameter gradients) are accumulated with atomicAdd into buffers the launcher
+// zeroes first: each block sums its rows' share, so no [rows, n] temporary is needed.
+//
+//   xhat = (x - mean) rstd,  y = xhat w + b
+//   gx = rstd (gw' - mean(gw') - xhat mean(gw' xhat)),  gw' = g w
+//   gw = sum_rows g xhat,  gb = sum_rows g
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include <ember/cuda/reduce.cuh>
+
+namespace ember::cuda::kernels {
+
+// One block per row. Two passes over the row (mean, then the centred variance), which is
+// exact where the one-pass formula E[x^2] - E[x]^2 cancels.
+template <class T>
+__global__ void layer_norm_forward(T* __restrict__ y, T* __restrict__ mean, T* __restrict__ rstd,
+                                   const T* __restrict__ x, const T* __restrict__ w,
+                                   const T* __restrict__ b, int64_t n, double eps) {
+  using A = typename AccOf<T>::type;
+  __shared__ A shared[32];
+  const int64_t off = int64_t(blockIdx.x) * n;
+  A s = 0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += A(x[off + i]);
+  const A mu = block_sum(s, shared) / A(n);
+  A v = 0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    const A d = A(x[off + i]) - mu;
+    v += d * d;
+  }
+  const A r = A(1) / sqrt(block_sum(v, shared) / A(n) + A(eps));
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    A o = (A(x[off + i]) - mu) * r;
+    if (w) o *= A(w[i]);
+    if (b) o += A(b[i]);
+    y[off + i] = T(o);
+  }
+  if (threadIdx.x == 0) {
+    mean[blockIdx.x] = T(mu);
+    rstd[blockIdx.x] = T(r);
+  }
+}
+
+// gx: one block per row.
+template <class T>
+__global__ void layer_norm_backward_input(T* __restrict__ gx, const T* __restrict__ g,
+                                          const T* __restrict__ x, const T* __restrict__ w,
+                                          const T* __restrict__ mean, const T* __restrict__ rstd,
+                                          int64_t n) {
+  using A = typename AccOf<T>::type;
+  __shared__ A shared[32];
+  const int64_t off = int64_t(blockIdx.x) * n;
+  const A mu = mean[blockIdx.x], r = rstd[blockIdx.x];
+  A s1 = 0, s2 = 0;  // sum(gw'), sum(gw' xhat)
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    const A gw = A(g[off + i]) * (w ? A(w[i]) : A(1));
+    s1 += gw;
+    s2 += gw * (A(x[off + i]) - mu) * r;
+  }
+  s1 = block_sum(s1, shared) / A(n);
+  s2 = block_sum(s2, shared) / A(n);
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    const A gw = A(g[off + i]) * (w ? A(w[i]) : A(1));
+    const A xhat = (A(x[off + i]) - mu) * r;
+    gx[off + i] = T(r * (gw - s1 - xhat * s2));
+  }
+}
+
+// gw, gb: block (column tile, row chunk) sums its rows for its columns (coalesced over
+// columns), then adds into the zeroed outputs.
+template <class T>
+__global__ void layer_norm_backward_params(T* __restrict__ gw, T* __restrict__ gb,
+                                           const T* __restrict__ g, const T* __restrict__ x,
+                                           const T* __restrict__ mean, const T* __restrict__ rstd,
+                                           int64_t rows, int64_t n, int64_t rows_per_block) {
+  using A = typename AccOf<T>::type;
+  const int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (j >= n) return;
+  const int64_t r0 = int64_t(blockIdx.y) * rows_per_block;
+  const int64_t r1 = r0 + rows_per_block < rows ? r0 + rows_per_block : rows;
+  A sw = 0, sb = 0;
+  for (int64_t r = r0; r < r1; ++r) {
+    const A gv = g[r * n + j];
+    sb += gv;
+    if (gw) sw += gv * (A(x[r * n + j]) - A(mean[r])) * A(rstd[r]);
+  }
+  if (gw) atomicAdd(gw + j, T(sw));
+  if (gb) atomicAdd(gb + j, T(sb));
+}
+
+}  // namespace ember::cuda::kernels

@@ -1,0 +1,30 @@
+// The CUDA runtime state shared by ember's .cu files (cuda/src/runtime.cu defines it): the
+// device guard, the stream of each device, the cuBLAS handle of a stream, launch sizes.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace ember::cuda::detail {
+
+// Makes `device` current for this thread (cheap when it already is).
+void use_device(int device);
+// The stream work for `device` goes on (ember's own unless set_stream gave another).
+cudaStream_t stream(int device);
+// The cuBLAS handle for `device`'s current stream, with the math mode of allow_tf32.
+cublasHandle_t cublas_handle(int device);
+// Multiprocessor count of `device` (cached), to size grid-stride launches.
+int sm_count(int device);
+
+// Blocks for a grid-stride loop over n items with `threads` per block: enough to fill the GPU
+// (a few waves), no more than needed.
+inline unsigned grid_for(int64_t n, int threads, int device) {
+  const int64_t need = (n + threads - 1) / threads;
+  const int64_t cap = int64_t(sm_count(device)) * 32;
+  return unsigned(std::max<int64_t>(1, std::min(need, cap)));
+}
+
+}  // namespace ember::cuda::detail

@@ -1,0 +1,332 @@
+// Tensor-level entry points of the CUDA backend, called by the ops (DESIGN.md principle 6:
+// dispatch at run time on the tensor's device). Each op starts with
+//
+//   if (cuda::use_cuda("add", a, b)) out = cuda::binary(cuda::BinaryOp::Add, a, b, "add");
+//   else { ...the CPU path, unchanged... }
+//
+// These functions are kernels only (no autograd): the op records its own backward rule,
+// written with ops that dispatch the same way, so backward runs on the GPU too. They exist in
+// every build; in a CPU-only build use_cuda throws check_cpu's error for a CUDA tensor, so the
+// rest is never reached. Kernels exist for float and double; other dtypes throw.
+#pragma once
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include <ember/backend/cpu/elementwise.hpp>
+#include <ember/backend/cpu/reduce.hpp>
+#include <ember/backend/cuda/api.hpp>
+#include <ember/core/tensor_def.hpp>
+
+namespace ember::cuda {
+
+template <class T>
+inline constexpr bool has_kernels_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+// True when `op` must run on CUDA: some defined operand is on a CUDA device. Then every
+// defined operand must be on that same device (else ember::Error naming both devices). In a
+// CPU-only build a CUDA operand throws check_cpu's error ("configure with -DEMBER_CUDA=ON").
+template <class... Ts>
+bool use_cuda(const char* op, const Tensor<Ts>&... ts) {
+  bool any = false;
+  Device dev;
+  auto find = [&](const auto& t) {
+    if (t.defined() && t.device().is_cuda() && !any) any = true, dev = t.device();
+  };
+  (find(ts), ...);
+  if (!any) return false;
+  auto same = [&](const auto& t) {
+    EMBER_CHECK(!t.defined() || t.device() == dev, op, ": operands are on different devices (",
+                t.device().str(), " and ", dev.str(), ")");
+  };
+  (same(ts), ...);
+#ifndef EMBER_WITH_CUDA
+  check_cpu(dev, op);
+#endif
+  return true;
+}
+
+namespace detail {
+
+template <class T>
+void check_dtype(const char* op) {
+  if constexpr (!has_kernels_v<T>)
+    fail(op, ": the CUDA backend has kernels for float32 and float64 only, got ",
+         dtype_name(dtype_v<T>));
+}
+
+[[noreturn]] inline void no_cuda(const char* op) {
+  fail(op, ": this build of ember has no CUDA backend (configure with -DEMBER_CUDA=ON)");
+}
+
+}  // namespace detail
+
+// out = a (op) b with broadcasting; a fresh contiguous output.
+template <class T>
+Tensor<T> binary(BinaryOp bop, const Tensor<T>& a, const Tensor<T>& b, const char* op) {
+  detail::check_dtype<T>(op);
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor<T> out = Tensor<T>::empty(shape, a.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    Tensor<T> ea = a.detach().expand(shape), eb = b.detach().expand(shape);
+    StridedLayout l;
+    if (!make_layout(l, shape, {&out.strides(), &ea.strides(), &eb.strides()})) {
+      ea = ea.contiguous();
+      eb = eb.contiguous();
+      make_layout(l, shape, {&out.strides(), &ea.strides(), &eb.strides()});
+    }
+    cuda::binary(bop, out.data_ptr(), ea.data_ptr(), eb.data_ptr(), l, a.device().index);
+#else
+    (void)bop;
+    detail::no_cuda(op);
+#endif
+  }
+  return out;
+}
+
+// out = f(x) (with a scalar argument for the *Scalar ops); a fresh contiguous output.
+template <class T>
+Tensor<T> unary(UnaryOp uop, const Tensor<T>& x, double scalar, const char* op) {
+  detail::check_dtype<T>(op);
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    Tensor<T> xc = x.detach();
+    StridedLayout l;
+    if (!make_layout(l, x.shape(), {&out.strides(), &xc.strides()})) {
+      xc = xc.contiguous();
+      make_layout(l, x.shape(), {&out.strides(), &xc.strides()});
+    }
+    cuda::unary(uop, out.data_ptr(), xc.data_ptr(), scalar, l, x.device().index);
+#else
+    (void)uop, (void)scalar;
+    detail::no_cuda(op);
+#endif
+  }
+  return out;
+}
+
+// Sum over rdims (sorted, unique, from reduction_dims).
+template <class T>
+Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& rdims, bool keepdim) {
+  detail::check_dtype<T>("sum");
+  const Shape out_shape = reduced_shape(x.shape(), rdims, keepdim);
+  Tensor<T> out = Tensor<T>::empty(out_shape, x.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    // Bring the reduced dims together: kept dims first, then reduced dims, in a contiguous
+    // copy, unless they already form one block. Then out = sum over the middle of
+    // [outer, n, inner].
+    Tensor<T> xc = x.detach();
+    const bool block = rdims.empty() || rdims.back() - rdims.front() + 1 == int64_t(rdims.size());
+    int64_t outer = 1, n = 1, inner = 1;
+    if (block) {
+      for (int64_t d = 0; d < x.dim(); ++d) {
+        if (!rdims.empty() && d < rdims.front())
+          outer *= x.shape()[d];
+        else if (!rdims.empty() && d <= rdims.back())
+          n *= x.shape()[d];
+        else
+          inner *= x.shape()[d];
+      }
+      xc = xc.contiguous();
+    } else {
+      std::vector<int64_t> perm;
+      for (int64_t d = 0; d < x.dim(); ++d)
+        if (!std::binary_search(rdims.begin(), rdims.end(), d)) {
+          perm.push_back(d);
+          outer *= x.shape()[d];
+        }
+      for (int64_t d : rdims) {
+        perm.push_back(d);
+        n *= x.shape()[d];
+      }
+      xc = xc.permute(perm).contiguous();
+    }
+    if (n == 0) return out.fill_(T(0));
+    cuda::sum_dim(out.data_ptr(), xc.data_ptr(), outer, n, inner, x.device().index);
+#else
+    (void)keepdim;
+    detail::no_cuda("sum");
+#endif
+  }
+  return out;
+}
+
+// The [outer, n, inner] view of a shape around dim d.
+inline void split_dims(const Shape& s, int64_t d, int64_t& outer, int64_t& n, int64_t& inner) {
+  outer = 1, inner = 1, n = s.empty() ? 1 : s[size_t(d)];
+  for (int64_t i = 0; i < d; ++i) outer *= s[size_t(i)];
+  for (int64_t i = d + 1; i < int64_t(s.size()); ++i) inner *= s[size_t(i)];
+}
+
+// softmax / log_softmax of x along dim d (already wrapped).
+template <class T>
+Tensor<T> softmax_forward(const Tensor<T>& x, int64_t d, bool log) {
+  detail::check_dtype<T>("softmax");
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    const Tensor<T> xc = x.detach().contiguous();
+    int64_t outer, n, inner;
+    split_dims(x.shape(), d, outer, n, inner);
+    cuda::softmax_forward(log, out.data_ptr(), xc.data_ptr(), outer, n, inner, x.device().index);
+#else
+    (void)d, (void)log;
+    detail::no_cuda("softmax");
+#endif
+  }
+  return out;
+}
+
+// The gradient of softmax / log_softmax from the output gradient g and the output y.
+template <class T>
+Tensor<T> softmax_backward(const Tensor<T>& g, const Tensor<T>& y, int64_t d, bool log) {
+  detail::check_dtype<T>("softmax_backward");
+  Tensor<T> gx = Tensor<T>::empty(y.shape(), y.device());
+  if (gx.numel() == 0) return gx;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    const Tensor<T> gc = g.contiguous(), yc = y.contiguous();
+    int64_t outer, n, inner;
+    split_dims(y.shape(), d, outer, n, inner);
+    cuda::softmax_backward(log, gx.data_ptr(), gc.data_ptr(), yc.data_ptr(), outer, n, inner,
+                           y.device().index);
+#else
+    (void)g, (void)d, (void)log;
+    detail::no_cuda("softmax_backward");
+#endif
+  }
+  return gx;
+}
+
+// layer_norm forward over the last n elements: y, plus mean and rstd ([rows], on the device).
+template <class T>
+void layer_norm_forward(const Tensor<T>& xc, const Tensor<T>& wc, const Tensor<T>& bc, Tensor<T>& y,
+                        Tensor<T>& mean, Tensor<T>& rstd, int64_t rows, int64_t n, double eps) {
+  detail::check_dtype<T>("layer_norm");
+  const Device dev = xc.device();
+  y = Tensor<T>::empty(xc.shape(), dev);
+  mean = Tensor<T>::empty({rows}, dev);
+  rstd = Tensor<T>::empty({rows}, dev);
+  if (rows == 0 || n == 0) return;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    cuda::layer_norm_forward(y.data_ptr(), mean.data_ptr(), rstd.data_ptr(), xc.data_ptr(),
+                             wc.defined() ? wc.data_ptr() : nullptr,
+                             bc.defined() ? bc.data_ptr() : nullptr, rows, n, eps, dev.index);
+#else
+    (void)wc, (void)bc, (void)eps;
+    detail::no_cuda("layer_norm");
+#endif
+  }
+}
+
+// layer_norm backward; gx / gw / gb are allocated when wanted (else left undefined).
+template <class T>
+void layer_norm_backward(const Tensor<T>& g, const Tensor<T>& xc, const Tensor<T>& wc,
+                         const Tensor<T>& mean, const Tensor<T>& rstd, bool want_x, bool want_w,
+                         bool want_b, Tensor<T>& gx, Tensor<T>& gw, Tensor<T>& gb, int64_t rows,
+                         int64_t n) {
+  detail::check_dtype<T>("layer_norm_backward");
+  const Device dev = xc.device();
+  if (want_x) gx = Tensor<T>::empty(xc.shape(), dev);
+  if (want_w) gw = Tensor<T>::zeros({n}, dev);
+  if (want_b) gb = Tensor<T>::zeros({n}, dev);
+  if (rows == 0 || n == 0) return;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    const Tensor<T> gc = g.contiguous();
+    auto ptr = [](const Tensor<T>& t) { return t.defined() ? t.data_ptr() : nullptr; };
+    cuda::layer_norm_backward(ptr(gx), ptr(gw), ptr(gb), gc.data_ptr(), xc.data_ptr(), ptr(wc),
+                              mean.data_ptr(), rstd.data_ptr(), rows, n, dev.index);
+#else
+    (void)g, (void)wc, (void)mean, (void)rstd;
+    detail::no_cuda("layer_norm_backward");
+#endif
+  }
+}
+
+namespace detail {
+
+// How cuBLAS can read a stack of matrices [batch..., r, c] expanded to `batch`: transposed or
+// not, leading dim, and one stride between batch entries. False when it cannot (then the
+// caller passes a contiguous copy).
+template <class T>
+bool gemm_operand(const Tensor<T>& t, int64_t r, int64_t c, bool& trans, int64_t& ld,
+                  int64_t& batch_stride) {
+  const int64_t s0 = t.stride(-2), s1 = t.stride(-1);
+  if ((s1 == 1 || c == 1) && s0 >= std::max<int64_t>(1, c))
+    trans = false, ld = s0;
+  else if ((s0 == 1 || r == 1) && s1 >= std::max<int64_t>(1, r))
+    trans = true, ld = s1;
+  else
+    return false;
+  // The batch dims must collapse to one stride (or all be broadcast).
+  batch_stride = 0;
+  int64_t expect = -1;
+  for (int64_t d = t.dim() - 3; d >= 0; --d) {
+    const int64_t size = t.shape()[size_t(d)], st = t.stride(d);
+    if (size == 1) continue;
+    if (expect < 0) {
+      batch_stride = st;
+      expect = st * size;
+    } else if (st == expect) {
+      expect *= size;
+    } else {
+      return false;
+    }
+  }
+  if (batch_stride == 0 && expect > 0) {  // all broadcast: stride 0 everywhere
+    for (int64_t d = 0; d < t.dim() - 2; ++d)
+      if (t.shape()[size_t(d)] != 1 && t.stride(d) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+// out[batch..., m, n] = a[..., m, k] · b[..., k, n], batch dims broadcast to `batch`
+// (detached operands of dim >= 2, shapes checked by the caller).
+template <class T>
+Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, const Shape& batch) {
+  detail::check_dtype<T>("matmul");
+  const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Tensor<T> out = Tensor<T>::empty(out_shape, a.device());
+  if (out.numel() == 0) return out;
+  if (k == 0) return out.fill_(T(0));
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    Shape sa = batch, sb = batch;
+    sa.insert(sa.end(), {m, k});
+    sb.insert(sb.end(), {k, n});
+    Tensor<T> ea = a.expand(sa), eb = b.expand(sb);
+    GemmArgs g;
+    g.m = m, g.n = n, g.k = k, g.ldc = n, g.stride_c = m * n;
+    g.batch = out.numel() / (m * n);
+    if (!detail::gemm_operand(ea, m, k, g.trans_a, g.lda, g.stride_a)) {
+      ea = ea.contiguous();
+      detail::gemm_operand(ea, m, k, g.trans_a, g.lda, g.stride_a);
+    }
+    if (!detail::gemm_operand(eb, k, n, g.trans_b, g.ldb, g.stride_b)) {
+      eb = eb.contiguous();
+      detail::gemm_operand(eb, k, n, g.trans_b, g.ldb, g.stride_b);
+    }
+    cuda::gemm(g, ea.data_ptr(), eb.data_ptr(), out.data_ptr(), a.device().index);
+#else
+    detail::no_cuda("matmul");
+#endif
+  }
+  return out;
+}
+
+}  // namespace ember::cuda

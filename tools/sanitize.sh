@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds and runs ember's test suite under sanitizers.
+#
+#   tools/sanitize.sh asan   # AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer):
+#                            # CMake build in build-asan/ (RelWithDebInfo, the ember_tests target
+#                            # only), then every test. This is what .ci/run runs.
+#   tools/sanitize.sh tsan   # ThreadSanitizer on the tests of the parallel kernels, built with
+#                            # clang + LLVM's libomp and its Archer tool (libarcher.so), which
+#                            # tells TSan about OpenMP's synchronisation. Objects in build-tsan/.
+#
+# Environment: JOBS (parallel compile jobs, default 2), TSAN_TESTS (test files for tsan,
+# default below). Needs clang-14, libomp-14-dev, libclang-rt-14-dev and
+# libopenblas-pthread-dev for tsan (tools/setup.sh installs them).
+#
+# Suppressions: none for asan/ubsan. For tsan, OpenBLAS is linked in its pthread variant with
+# OPENBLAS_NUM_THREADS=1 instead of the OpenMP variant: the OpenMP one would load GCC's libgomp
+# next to LLVM's libomp (two OpenMP runtimes in one process), and OpenBLAS itself is not
+# instrumented, so its threads could only produce false reports. Every ember loop still runs
+# on OpenMP threads (OMP_NUM_THREADS=2) under TSan. TSAN_OPTIONS=ignore_noninstrumented_modules=1
+# (as Archer asks): libomp's own internals (its pthread_mutex_init in a worker racing the
+# first lock on the main thread) are not instrumented, and without the option TSan reports
+# them as races although Archer's annotations already order every user access.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+mode="${1:-}"
+jobs="${JOBS:-2}"
+case "$mode" in
+  asan)
+    flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
+      -DCMAKE_SHARED_LINKER_FLAGS="$flags" \
+      -DEMBER_BUILD_TESTS=ON -DEMBER_BUILD_EXAMPLES=OFF -DEMBER_BUILD_BENCH=OFF
+    cmake --build build-asan --target ember_tests -j"$jobs"
+    # detect_leaks: LeakSanitizer at exit. The CPU block cache is reachable from a static, so
+    # cached blocks are not leaks. Tests run from the build directory, as under ctest.
+    cd build-asan
+    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:check_initialization_order=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+      tests/ember_tests --no-intro=true
+    ;;
+  tsan)
+    CXX="${CXX_TSAN:-$(command -v clang++-14 || command -v clang++)}"
+    archer="$(ls /usr/lib/llvm-14/lib/libarcher.so 2>/dev/null || true)"
+    if [ -z "$archer" ]; then
+      echo "sanitize.sh: libarcher.so (libomp-14-dev) not found; TSan cannot see OpenMP" >&2
+      exit 1
+    fi
+    blas_dir=/usr/lib/x86_64-linux-gnu/openblas-pthread
+    # test_softmax_layernorm is left out: clang-14 cannot compile it (it captures structured
+    # bindings in lambdas, which clang supports from version 16); test_determinism runs the
+    # softmax and layer_norm kernels on multi-threaded sizes instead.
+    tests=(${TSAN_TESTS:-test_core test_reduce test_indexing test_optim test_determinism
+           test_activation test_unary})
+    out=build-tsan
+    mkdir -p "$out"
+    cflags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=thread -fopenmp
+            -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread
+            "-DEMBER_SOURCE_DIR=\"$PWD\"")
+    ldflags=(-fsanitize=thread -fopenmp -L"$blas_dir" -Wl,-rpath,"$blas_dir" -lopenblas -lz)
+    if [ ! -f "$out/main.o" ]; then
+      "$CXX" "${cflags[@]}" -c tests/main.cpp -o "$out/main.o"
+    fi
+    status=0
+    for t in "${tests[@]}"; do
+      if [ ! -x "$out/$t" ] || [ -n "$(find include "tests/$t.cpp" -newer "$out/$t" -name '*.?pp' -print -quit)" ]; then
+        echo "sanitize.sh: building $out/$t"
+        if ! "$CXX" "${cflags[@]}" "tests/$t.cpp" "$out/main.o" -o "$out/$t" "${ldflags[@]}"; then
+          echo "sanitize.sh: cannot build $t with $CXX" >&2
+          status=1
+          continue
+        fi
+      fi
+      echo "sanitize.sh: tsan $t"
+      if ! OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 OMP_TOOL_LIBRARIES="$archer" \
+           TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1" \
+           "$out/$t" --no-intro=true; then
+        status=1
+      fi
+    done
+    exit $status
+    ;;
+  *)
+    echo "usage: tools/sanitize.sh asan|tsan" >&2
+    exit 2
+    ;;
+esac
