@@ -369,6 +369,8 @@ inline Shape infer_shape(Shape shape, int64_t numel, const char* op, const Shape
       infer_at = int64_t(d);
     } else {
       EMBER_CHECK(shape[d] >= 0, op, ": invalid size ", shape[d], " in ", shape_str(shape));
+      if (shape[d] != 0 && known > std::numeric_limits<int64_t>::max() / shape[d])
+        fail(op, ": shape ", shape_str(shape), " has more elements than fit in int64");
       known *= shape[d];
     }
   }
@@ -574,6 +576,7 @@ Tensor<T> Tensor<T>::expand(const Shape& target) const {
     st[i] = have == want ? strides()[i - lead] : 0;
   }
   if (s == shape()) return *this;
+  checked_numel(s, "expand");
   Tensor out = make_view(s, st, storage_offset());
   if (any_requires_grad(*this))
     record(out, "expand", {*this}, [in_shape = shape()](const Tensor& g) -> Grads { return {sum_to(g, in_shape)}; });

@@ -110,6 +110,27 @@ inline std::vector<uint8_t> encode_png_impl(const Image& img, const char* fn,
   return out;
 }
 
+// stb_image v2.27 (Debian 12) parses the numbers of a PNM header into an int without an
+// overflow check (undefined behaviour on 10+ digits; fixed in v2.28). True when a P5/P6 header
+// holds such a number (see fuzz/regressions/image/stb_pnm_header_int_overflow.ppm).
+inline bool pnm_header_number_too_long(const uint8_t* data, size_t size) {
+  if (size < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '6')) return false;
+  int numbers = 0;  // width, height, maxval
+  for (size_t i = 2; i < size && numbers < 3;) {
+    if (data[i] == '#') {
+      while (i < size && data[i] != '\n' && data[i] != '\r') ++i;
+    } else if (data[i] >= '0' && data[i] <= '9') {
+      size_t run = 0;
+      for (; i < size && data[i] >= '0' && data[i] <= '9'; ++i) ++run;
+      if (run > 9) return true;
+      ++numbers;
+    } else {
+      ++i;
+    }
+  }
+  return false;
+}
+
 }  // namespace detail
 
 // Decodes an image held in memory. channels = 0 keeps the file's channel count; 1..4
@@ -123,6 +144,8 @@ inline Image decode_image(const uint8_t* data, size_t size, int channels = 0,
   EMBER_CHECK(size <= static_cast<size_t>(INT_MAX), "decode_image: '", what, "' is ", size,
               " bytes; stb_image accepts at most ", INT_MAX);
   const int len = static_cast<int>(size);
+  EMBER_CHECK(!detail::pnm_header_number_too_long(data, size), "decode_image: '", what,
+              "' is a PNM whose header holds a number of 10 or more digits (corrupt file?)");
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(data, len, &w, &h, &comp))
     fail("decode_image: '", what, "' is not a readable image (", detail::stb_reason(),
@@ -135,6 +158,14 @@ inline Image decode_image(const uint8_t* data, size_t size, int channels = 0,
               h, "x", w, "x", want, " image, larger than the ", kImageMaxBytes,
               "-byte limit (corrupt file?)");
 
+  // stb_image v2.27 (Debian 12) converts the channels of a 16-bit PNM with its 8-bit routine
+  // and then reads past the buffer (heap overflow; fixed in v2.28, see
+  // fuzz/regressions/image/stb_pnm16_convert_overflow.pgm), so refuse that one combination.
+  EMBER_CHECK(!(channels != 0 && channels != comp && data[0] == 'P' &&
+                stbi_is_16_bit_from_memory(data, len)),
+              "decode_image: '", what, "' is a 16-bit PNM with ", comp,
+              " channels; converting it to ", channels,
+              " channels is not supported (decode with channels = 0)");
   int w2 = 0, h2 = 0, comp2 = 0;
   stbi_uc* px = stbi_load_from_memory(data, len, &w2, &h2, &comp2, channels);
   if (px == nullptr)
