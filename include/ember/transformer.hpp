@@ -1,0 +1,12 @@
+// Scaled-dot-product and multi-head attention, transformer encoder/decoder layers,
+// embeddings and positional encodings.
+// Includes <ember/ember.hpp> too.
+#pragma once
+
+#include <ember/ember.hpp>
+
+#include <ember/nn/attention.hpp>
+#include <ember/nn/embedding.hpp>
+#include <ember/nn/positional.hpp>
+#include <ember/nn/transformer.hpp>
+#include <ember/ops/attention.hpp>
