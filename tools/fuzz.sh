@@ -84,9 +84,6 @@ if [ "$corpus_only" = 1 ]; then
   exit $status
 fi
 
-# Known bugs in code ember does not own are skipped while fuzzing (see fuzz/fuzz_image.cpp) so
-# the fuzzer keeps finding new ones; --corpus-only above still runs their regression inputs.
-export EMBER_FUZZ_SKIP_KNOWN=1
 
 run_one() {
   local n="$1"
