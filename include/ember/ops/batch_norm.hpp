@@ -30,16 +30,6 @@
 #include <type_traits>
 #include <vector>
 
-// `#pragma omp simd` under OpenMP (lets the compiler split a float sum over vector lanes);
-// nothing without -fopenmp. Defined identically in ops/layer_norm.hpp.
-#ifndef EMBER_OMP_SIMD
-#ifdef _OPENMP
-#define EMBER_OMP_SIMD(clauses) _Pragma(EMBER_OMP_SIMD_STR(omp simd clauses))
-#define EMBER_OMP_SIMD_STR(x) #x
-#else
-#define EMBER_OMP_SIMD(clauses)
-#endif
-#endif
 
 namespace ember {
 

@@ -25,17 +25,6 @@
 #include <ember/ops/arith.hpp>
 #include <ember/ops/reduce.hpp>
 
-// `#pragma omp simd` under OpenMP: it lets the compiler split a float sum over vector lanes
-// (reassociation it may not do on its own). Without -fopenmp it expands to nothing, so such
-// builds get no unknown-pragma warnings. (Also defined, identically, in other ops headers.)
-#ifndef EMBER_OMP_SIMD
-#ifdef _OPENMP
-#define EMBER_OMP_SIMD(clauses) _Pragma(EMBER_OMP_SIMD_STR(omp simd clauses))
-#define EMBER_OMP_SIMD_STR(x) #x
-#else
-#define EMBER_OMP_SIMD(clauses)
-#endif
-#endif
 
 namespace ember {
 
