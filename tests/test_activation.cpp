@@ -2,6 +2,8 @@
 // softplus, silu.
 #include <doctest/doctest.h>
 
+#include "unary_checks.hpp"
+
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -17,8 +19,8 @@ using namespace ember;
 namespace {
 
 using T64 = Tensor<double>;
-using Make = std::function<T64(const Shape&, Generator&)>;
-using Op = std::function<T64(const T64&)>;
+using ember_test::Make;
+using ember_test::Op;
 
 // Normal values with standard deviation `scale`, pushed at least 0.1 away from 0 (the kink
 // of relu, leaky_relu and elu).
@@ -33,36 +35,8 @@ Make randn_away(double scale = 1.0) {
   };
 }
 
-// Gradient and second-derivative checks on a random 3-D shape and on a non-contiguous
-// (transposed) input. Piecewise-linear ops are gradgradchecked as op(x) * x (see
-// test_unary.cpp).
-void check_grads(const std::string& name, const Op& op, const Make& make,
-                 bool piecewise_linear = false) {
-  INFO("op: ", name);
-  Generator gen(17);
-  const auto f = [&](const std::vector<T64>& xs) { return op(xs[0]); };
-  const auto f2 = [&](const std::vector<T64>& xs) {
-    return piecewise_linear ? mul(op(xs[0]), xs[0]) : op(xs[0]);
-  };
-  T64 x = make({3, 2, 5}, gen).requires_grad_();
-  CHECK(gradcheck_report(f, {x}) == "");
-  CHECK(gradgradcheck_report(f2, {x}) == "");
-  T64 xt = make({5, 3}, gen).t().detach().requires_grad_();
-  REQUIRE_FALSE(xt.is_contiguous());
-  CHECK(gradcheck_report(f, {xt}) == "");
-  CHECK(gradgradcheck_report(f2, {xt}) == "");
-}
-
-template <class F>
-void check_float32(const std::string& name, F op, const T64& x64) {
-  INFO("op: ", name);
-  const Tensor<float> xf = x64.to<float>();
-  const std::vector<float> got = op(xf).to_vector();
-  const std::vector<double> want = op(xf.to<double>()).to_vector();
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    CHECK(std::abs(double(got[i]) - want[i]) <= 1e-6 * std::max(1.0, std::abs(want[i])));
-}
+using ember_test::check_float32;
+using ember_test::check_grads;
 
 double value(const T64& y) { return y.item(); }
 

@@ -3,6 +3,8 @@
 // where, maximum, minimum).
 #include <doctest/doctest.h>
 
+#include "unary_checks.hpp"
+
 #include <cmath>
 #include <complex>
 #include <functional>
@@ -22,8 +24,8 @@ namespace {
 
 using T64 = Tensor<double>;
 using C128 = std::complex<double>;
-using Make = std::function<T64(const Shape&, Generator&)>;
-using Op = std::function<T64(const T64&)>;
+using ember_test::Make;
+using ember_test::Op;
 
 // Standard normal values pushed at least `margin` away from 0 (off the kink of abs, relu, ...).
 T64 randn_away(const Shape& shape, Generator& gen, double margin = 0.1) {
@@ -38,38 +40,8 @@ T64 randn_away(const Shape& shape, Generator& gen, double margin = 0.1) {
 T64 randn_plain(const Shape& shape, Generator& gen) { return T64::randn(shape, gen); }
 T64 positive(const Shape& shape, Generator& gen) { return T64::rand(shape, gen, 0.5, 2.0); }
 
-// Gradient and second-derivative checks of a one-input op on a random 3-D shape and on a
-// non-contiguous (transposed) input. A piecewise-linear op has no second derivative of its
-// own, so its gradgradcheck runs on op(x) * x, which still checks that its backward rule is
-// differentiable in the incoming gradient.
-void check_grads(const std::string& name, const Op& op, const Make& make,
-                 bool piecewise_linear = false) {
-  INFO("op: ", name);
-  Generator gen(42);
-  const auto f = [&](const std::vector<T64>& xs) { return op(xs[0]); };
-  const auto f2 = [&](const std::vector<T64>& xs) {
-    return piecewise_linear ? mul(op(xs[0]), xs[0]) : op(xs[0]);
-  };
-  T64 x = make({2, 3, 4}, gen).requires_grad_();
-  CHECK(gradcheck_report(f, {x}) == "");
-  CHECK(gradgradcheck_report(f2, {x}) == "");
-  T64 xt = make({4, 3}, gen).t().detach().requires_grad_();
-  REQUIRE_FALSE(xt.is_contiguous());
-  CHECK(gradcheck_report(f, {xt}) == "");
-  CHECK(gradgradcheck_report(f2, {xt}) == "");
-}
-
-// float32 forward agrees with float64 run on the same (float-rounded) input.
-template <class F>
-void check_float32(const std::string& name, F op, const T64& x64) {
-  INFO("op: ", name);
-  const Tensor<float> xf = x64.to<float>();
-  const std::vector<float> got = op(xf).to_vector();
-  const std::vector<double> want = op(xf.to<double>()).to_vector();
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    CHECK(std::abs(double(got[i]) - want[i]) <= 1e-6 * std::max(1.0, std::abs(want[i])));
-}
+using ember_test::check_float32;
+using ember_test::check_grads;
 
 // Real and imaginary parts and z = re + i im, as differentiable test-local ops with PyTorch's
 // rules, so complex gradients can be gradchecked in float64 through real leaves: grad(re) and

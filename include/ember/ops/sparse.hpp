@@ -68,8 +68,9 @@ void parallel_rows_balanced(int64_t rows, const I* rp, int64_t work, F&& f) {
 }
 
 // out[r, h, :] = sum_k v[k, h] * x[c_k, h, :] over rows [r0, r1); x rows of H * C elements.
+// always_inline so that spmm_rows_avx2 below compiles this same body for AVX2 + FMA.
 template <class T, class I>
-void spmm_rows(int64_t r0, int64_t r1, const I* __restrict__ rp, const I* __restrict__ ci,
+__attribute__((always_inline)) inline void spmm_rows(int64_t r0, int64_t r1, const I* __restrict__ rp, const I* __restrict__ ci,
                const T* __restrict__ v, const T* __restrict__ x, int64_t H, int64_t C,
                T* __restrict__ out) {
   const int64_t F = H * C;
@@ -108,45 +109,13 @@ void spmm_rows(int64_t r0, int64_t r1, const I* __restrict__ rp, const I* __rest
 }
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__AVX2__)
-// The same loop compiled for AVX2 + FMA, chosen at run time where the CPU has them (the
-// library is built for baseline x86-64, so plain code gets only SSE2).
+// The same loop (spmm_rows, inlined) compiled for AVX2 + FMA, chosen at run time where the CPU
+// has them (the library is built for baseline x86-64, so plain code gets only SSE2).
 template <class T, class I>
 __attribute__((target("avx2,fma"))) void spmm_rows_avx2(
     int64_t r0, int64_t r1, const I* __restrict__ rp, const I* __restrict__ ci,
     const T* __restrict__ v, const T* __restrict__ x, int64_t H, int64_t C, T* __restrict__ out) {
-  const int64_t F = H * C;
-  for (int64_t r = r0; r < r1; ++r) {
-    T* __restrict__ o = out + r * F;
-    for (int64_t c = 0; c < F; ++c) o[c] = T(0);
-    const int64_t k0 = int64_t(rp[r]), k1 = int64_t(rp[r + 1]);
-    if (H == 1) {
-      int64_t k = k0;
-      for (; k + 1 < k1; k += 2) {
-        const T a0 = v[k], a1 = v[k + 1];
-        const T* __restrict__ x0 = x + int64_t(ci[k]) * F;
-        const T* __restrict__ x1 = x + int64_t(ci[k + 1]) * F;
-        EMBER_PRAGMA_SIMD
-        for (int64_t c = 0; c < F; ++c) o[c] += a0 * x0[c] + a1 * x1[c];
-      }
-      if (k < k1) {
-        const T a0 = v[k];
-        const T* __restrict__ x0 = x + int64_t(ci[k]) * F;
-        EMBER_PRAGMA_SIMD
-        for (int64_t c = 0; c < F; ++c) o[c] += a0 * x0[c];
-      }
-    } else {
-      for (int64_t k = k0; k < k1; ++k) {
-        const T* __restrict__ xr = x + int64_t(ci[k]) * F;
-        for (int64_t h = 0; h < H; ++h) {
-          const T a = v[k * H + h];
-          T* __restrict__ oh = o + h * C;
-          const T* __restrict__ xh = xr + h * C;
-          EMBER_PRAGMA_SIMD
-          for (int64_t c = 0; c < C; ++c) oh[c] += a * xh[c];
-        }
-      }
-    }
-  }
+  spmm_rows<T, I>(r0, r1, rp, ci, v, x, H, C, out);
 }
 inline bool cpu_has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
