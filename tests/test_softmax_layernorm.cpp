@@ -99,7 +99,11 @@ TEST_CASE("softmax: float32 kernels agree with float64 on every path") {
   const std::vector<std::pair<Shape, int64_t>> cases = {{{7, 37}, 1},     {{5, 1030}, -1},
                                                         {{37, 7, 13}, 1}, {{3, 100, 70}, 0},
                                                         {{4, 3, 130}, 1}, {{2, 1}, 1}};
-  for (const auto& [shape, dim] : cases) {
+  for (const auto& c : cases) {
+    // Plain copies, not structured bindings: lambdas below capture dim, which clang < 16
+    // rejects for a binding (tools/sanitize.sh tsan compiles this file with clang-14).
+    const Shape shape = c.first;
+    const int64_t dim = c.second;
     CAPTURE(shape_str(shape));
     const Tensor<double> x = Tensor<double>::randn(shape, gen, 0.0, 8.0);
     const Tensor<double> g = Tensor<double>::randn(shape, gen);

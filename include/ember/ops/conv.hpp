@@ -3,7 +3,8 @@
 // weight [out, in/groups, k...] (transposed: [in, out/groups, k...]), stride, zero padding
 // (or "same", stride 1 only), dilation and groups (depthwise included).
 //
-// Kernels: backend/cpu/im2col.hpp (im2col + one large GEMM per group and chunk of samples).
+// Kernels: backend/cpu/conv.hpp (im2col + one large GEMM per group and chunk of samples;
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions).
 //
 // Autograd. A convolution y = A_w x is bilinear in (x, w), and everything is expressed with
 // three ops that are each other's derivatives, so second (and higher) derivatives of every
@@ -23,6 +24,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <ember/backend/cpu/conv.hpp>
 #include <ember/backend/cpu/im2col.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/expanding_array.hpp>
