@@ -3,6 +3,8 @@
 // sizes (EMBER_BENCH_SIZE=gpu): N128 C128->128 32x32. Also the phases on their own
 // (conv3x3_phase/*, not reported as workloads) to see which one dominates: the forward, the
 // input gradient, the weight gradient (each im2col + GEMM) and im2col alone.
+// In a CUDA build (EMBER_WITH_CUDA) the workload also runs as "conv3x3/cuda", on tensors on
+// cuda:0, synchronising the stream after each iteration so the time is the GPU's.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -11,6 +13,9 @@
 
 #include <ember/core/tensor.hpp>
 #include <ember/ops/conv.hpp>
+#ifdef EMBER_WITH_CUDA
+#include <ember/backend/cuda/api.hpp>
+#endif
 
 using namespace ember;
 
@@ -94,6 +99,39 @@ void conv3x3_im2col(benchmark::State& state) {
   }
 }
 
+#ifdef EMBER_WITH_CUDA
+
+const Device kGpu = Device::cuda(0);
+
+void sync() { cuda::synchronize(0); }
+
+// False (and the benchmark marked as skipped with a reason) where no GPU is visible.
+bool have_gpu(benchmark::State& state) {
+  if (cuda::is_available()) return true;
+  state.SkipWithError("no CUDA device");
+  return false;
+}
+
+void conv3x3_cuda(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  Conv3x3 s;  // the same values as the CPU run, copied to the device
+  auto x = s.x.detach().to(kGpu).requires_grad_();
+  auto w = s.w.detach().to(kGpu).requires_grad_();
+  auto g = s.g.to(kGpu);
+  sync();
+  for (auto _ : state) {
+    conv2d(x, w, Tensor<float>(), {.padding = 1}).backward(g);
+    benchmark::DoNotOptimize(x.grad().data_ptr());
+    x.zero_grad();
+    w.zero_grad();
+    sync();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      s.flops(), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+
+#endif  // EMBER_WITH_CUDA
+
 }  // namespace
 
 BENCHMARK(conv3x3)->Name("conv3x3/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -101,5 +139,9 @@ BENCHMARK(conv3x3_forward)->Name("conv3x3_phase/forward")->Unit(benchmark::kMill
 BENCHMARK(conv3x3_input_grad)->Name("conv3x3_phase/input_grad")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(conv3x3_weight_grad)->Name("conv3x3_phase/weight_grad")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(conv3x3_im2col)->Name("conv3x3_phase/im2col")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#ifdef EMBER_WITH_CUDA
+BENCHMARK(conv3x3_cuda)->Name("conv3x3/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 
 BENCHMARK_MAIN();

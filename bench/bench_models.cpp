@@ -5,6 +5,9 @@
 //     tokens [8, ctx + 1] uniform, cross-entropy on the next token, AdamW lr 3e-4 wd 0.1.
 // One iteration = zero_grad, forward, loss, backward, optimizer step.
 // The size comes from EMBER_BENCH_SIZE (cpu by default). Run through bench/run for JSON lines.
+// In a CUDA build (EMBER_WITH_CUDA) both also run as "<workload>/cuda": the model moved to
+// cuda:0 with Module::to, the batch copied there once, the stream synchronised after each step
+// so the time is the GPU's.
 //
 // `bench_models --steps NAME N` runs N plain steps of workload NAME (no timing) and exits, for
 // measuring peak memory with /usr/bin/time -f %M.
@@ -21,6 +24,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#ifdef EMBER_WITH_CUDA
+#include <ember/backend/cuda/api.hpp>
+#endif
 
 using namespace ember;
 namespace models = ember::nn::models;
@@ -32,15 +38,18 @@ bool gpu_size() {
   return s && std::string(s) == "gpu";
 }
 
-// A workload: its state lives in the closure; each call is one training step.
-std::function<void()> make_resnet18_step() {
+// A workload: its state lives in the closure; each call is one training step on `device`
+// (the values are drawn on the CPU first, so both devices train the same model on the same
+// batch).
+std::function<void()> make_resnet18_step(Device device = Device::cpu()) {
   const int64_t batch = gpu_size() ? 256 : 16;
   Generator gen(0);
   auto net = models::resnet18({.num_classes = 10, .cifar_stem = true}, gen);
+  net->to(device);
   auto opt = std::make_shared<optim::SGD>(
       net->parameters(), optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
-  auto x = Tensor<float>::randn({batch, 3, 32, 32}, gen);
-  auto y = Tensor<int64_t>::randint(0, 10, {batch}, gen);
+  auto x = Tensor<float>::randn({batch, 3, 32, 32}, gen).to(device);
+  auto y = Tensor<int64_t>::randint(0, 10, {batch}, gen).to(device);
   return [net, opt, x, y] {
     opt->zero_grad();
     Tensor<float> loss = nn::functional::cross_entropy(net->forward(x), y);
@@ -49,7 +58,7 @@ std::function<void()> make_resnet18_step() {
   };
 }
 
-std::function<void()> make_gpt_step() {
+std::function<void()> make_gpt_step(Device device = Device::cpu()) {
   const models::GPTConfig c =
       gpu_size()
           ? models::GPTConfig{.vocab_size = 50257,
@@ -62,11 +71,12 @@ std::function<void()> make_gpt_step() {
   const int64_t batch = 8;
   Generator gen(0);
   auto gpt = std::make_shared<models::GPT>(c, gen);
+  gpt->to(device);
   auto opt = std::make_shared<optim::AdamW>(gpt->parameters(),
                                             optim::AdamWOptions{.lr = 3e-4, .weight_decay = 0.1});
   auto tok = Tensor<int64_t>::randint(0, c.vocab_size, {batch, c.block_size + 1}, gen);
-  auto x = tok.narrow(1, 0, c.block_size).contiguous();
-  auto y = tok.narrow(1, 1, c.block_size).contiguous().reshape({-1});
+  auto x = tok.narrow(1, 0, c.block_size).contiguous().to(device);
+  auto y = tok.narrow(1, 1, c.block_size).contiguous().reshape({-1}).to(device);
   return [gpt, opt, x, y, c] {
     opt->zero_grad();
     Tensor<float> loss =
@@ -76,8 +86,8 @@ std::function<void()> make_gpt_step() {
   };
 }
 
-void run(benchmark::State& state, std::function<void()> (*make)()) {
-  auto step = make();
+void run(benchmark::State& state, std::function<void()> (*make)(Device)) {
+  auto step = make(Device::cpu());
   for (int i = 0; i < 2; ++i) step();  // warm-up (momentum / Adam state allocated)
   for (auto _ : state) step();
 }
@@ -85,10 +95,46 @@ void run(benchmark::State& state, std::function<void()> (*make)()) {
 void resnet18_step(benchmark::State& state) { run(state, make_resnet18_step); }
 void gpt_step(benchmark::State& state) { run(state, make_gpt_step); }
 
+#ifdef EMBER_WITH_CUDA
+
+const Device kGpu = Device::cuda(0);
+
+void sync() { cuda::synchronize(0); }
+
+// False (and the benchmark marked as skipped with a reason) where no GPU is visible.
+bool have_gpu(benchmark::State& state) {
+  if (cuda::is_available()) return true;
+  state.SkipWithError("no CUDA device");
+  return false;
+}
+
+void run_cuda(benchmark::State& state, std::function<void()> (*make)(Device)) {
+  if (!have_gpu(state)) return;
+  auto step = make(kGpu);
+  for (int i = 0; i < 2; ++i) step();  // warm-up (state and the memory pool's blocks allocated)
+  sync();
+  for (auto _ : state) {
+    step();
+    sync();
+  }
+}
+
+void resnet18_step_cuda(benchmark::State& state) { run_cuda(state, make_resnet18_step); }
+void gpt_step_cuda(benchmark::State& state) { run_cuda(state, make_gpt_step); }
+
+#endif  // EMBER_WITH_CUDA
+
 }  // namespace
 
 BENCHMARK(resnet18_step)->Name("resnet18_step/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(gpt_step)->Name("gpt_step/cpu")->Unit(benchmark::kMillisecond)->UseRealTime();
+#ifdef EMBER_WITH_CUDA
+BENCHMARK(resnet18_step_cuda)
+    ->Name("resnet18_step/cuda")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(gpt_step_cuda)->Name("gpt_step/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 
 int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--steps") {

@@ -286,6 +286,62 @@ TEST_CASE("nn::Module: zero_grad drops the gradients") {
   CHECK(!fc.bias.grad().defined());
 }
 
+TEST_CASE("nn::Module: to(Device) moves in place; cpu is a no-op, cuda needs a CUDA build") {
+  Generator gen(4);
+  Encoder enc;
+  Tensor<float> w = enc.fc->weight;  // a handle held outside the module, as an optimizer holds
+  sum(enc.fc->forward(Tensor<float>::randn({4, 3}, gen))).backward();
+  REQUIRE(w.grad().defined());
+  const std::vector<float> before = w.to_vector(), grad_before = w.grad().to_vector();
+  const auto sd = enc.state_dict();
+  std::vector<const TensorImpl*> impls;
+  std::vector<const Storage*> storages_before;
+  for (auto& [k, t] : sd) impls.push_back(t.impl.get());
+  for (auto& [k, t] : sd) storages_before.push_back(t.impl->storage.get());
+
+  nn::Module& same = enc.to(Device::cpu());
+  CHECK(&same == &enc);
+  const auto after = enc.state_dict();
+  REQUIRE(after.size() == sd.size());
+  for (size_t i = 0; i < sd.size(); ++i) {
+    CHECK(after[i].second.impl.get() == impls[i]);                   // same tensors
+    CHECK(after[i].second.impl->storage.get() == storages_before[i]);  // nothing copied
+    CHECK(after[i].second.impl->storage->device() == Device::cpu());
+  }
+  CHECK(w.impl() == enc.fc->weight.impl());
+  CHECK(w.to_vector() == before);
+  CHECK(w.requires_grad());
+  CHECK(w.grad().to_vector() == grad_before);
+
+  // A tied weight: moving to the CPU keeps it one tensor.
+  Tensor<float> shared = Tensor<float>::ones({2, 2});
+  struct Holder : nn::Module {
+    explicit Holder(Tensor<float> t) { register_parameter("weight", t); }
+  };
+  struct Tied : nn::Module {
+    explicit Tied(Tensor<float> t) {
+      register_module("a", std::make_shared<Holder>(t));
+      register_module("b", std::make_shared<Holder>(t));
+    }
+  } tied(shared);
+  tied.to(Device::cpu());
+  CHECK(tied.state_dict()[0].second.impl == shared.impl());
+  CHECK(tied.state_dict()[1].second.impl == shared.impl());
+
+#ifndef EMBER_WITH_CUDA
+  // A CPU-only build refuses a CUDA device before touching anything.
+  const std::string err = error_of([&] { enc.to(Device::cuda(0)); });
+  CHECK(contains(err, "Module.to"));
+  CHECK(contains(err, "cuda:0"));
+  CHECK(contains(err, "-DEMBER_CUDA=ON"));
+  for (size_t i = 0; i < sd.size(); ++i) {
+    CHECK(enc.state_dict()[i].second.impl->storage.get() == storages_before[i]);
+    CHECK(enc.state_dict()[i].second.impl->storage->device() == Device::cpu());
+  }
+  CHECK(w.to_vector() == before);
+#endif
+}
+
 TEST_CASE("nn::Module: repr prints the tree") {
   auto model = nn::make_sequential(
       std::make_shared<nn::Linear>(784, 128), std::make_shared<nn::ReLU>(),

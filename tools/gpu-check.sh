@@ -71,16 +71,18 @@ step prerequisites 10 bash -c 'miss=0
   exit $miss'
 step configure 60 cmake -S . -B "$BUILD" -DEMBER_CUDA=ON -DCMAKE_BUILD_TYPE=Release \
   -DEMBER_BUILD_EXAMPLES=OFF
-step build 280 cmake --build "$BUILD" -j16 --target ember_cuda_tests bench_core
+step build 300 cmake --build "$BUILD" -j16 --target ember_cuda_tests bench_core bench_conv \
+  bench_models bench_graph bench_spectral
 # The agreement suite: exit 77 (no device) is a failure here, where a GPU is expected.
 step cuda-tests 60 "$BUILD/tests/cuda/ember_cuda_tests"
 step sanitizer 60 compute-sanitizer --tool memcheck --error-exitcode 1 \
   "$BUILD/tests/cuda/ember_cuda_tests" --test-case='*copies*,*reductions*'
-step bench 120 bash -c "bench/run --size gpu --build-dir '$BUILD' --threads 16 --repetitions 3 \
-  --only gemm softmax layernorm add > '$OUT/ours.jsonl'"
+# Every reference workload of WORKLOADS.md at gpu size (the "<workload>/cuda" benchmarks).
+step bench 150 bash -c "bench/run --size gpu --build-dir '$BUILD' --threads 16 --repetitions 3 \
+  > '$OUT/ours.jsonl'"
 if [[ -n "$SHARED" ]]; then
-  step torch-peer 90 bash -c "'$PYTHON' '$SHARED/torch_peer.py' --size gpu --device cuda \
-    --only gemm softmax layernorm add > '$OUT/peer.jsonl'"
+  step torch-peer 150 bash -c "'$PYTHON' '$SHARED/torch_peer.py' --size gpu --device cuda \
+    > '$OUT/peer.jsonl'"
   step compare 20 "$PYTHON" "$SHARED/compare.py" "$OUT/ours.jsonl" "$OUT/peer.jsonl"
   cat "$OUT"/*-compare.log
 else

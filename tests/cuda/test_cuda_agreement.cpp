@@ -186,6 +186,12 @@ void matmul_suite() {
 
 }  // namespace
 
+#include "suite_indexing.hpp"
+#include "suite_pointwise.hpp"
+#include "suite_spatial.hpp"
+#include "suite_spectral.hpp"
+#include "suite_module.hpp"
+
 TEST_CASE("cuda: copies, creation and errors") {
   const auto x = randn<float>({5, 7}, 1);
   const auto g = x.to(kGpu);

@@ -30,7 +30,8 @@ template <class T>
 Tensor<T> embedding(const Tensor<int64_t>& indices, const Tensor<T>& weight,
                     std::optional<int64_t> padding_idx = std::nullopt) {
   static_assert(std::is_floating_point_v<T>, "embedding: needs a float or double weight");
-  check_cpu(weight.device(), "embedding");
+  // CUDA: index_select / index_add below run there (indices on the weight's device).
+  if (!cuda::use_cuda("embedding", indices, weight)) check_cpu(weight.device(), "embedding");
   EMBER_CHECK(weight.dim() == 2,
               "embedding: weight must be 2-D [num_embeddings, embedding_dim], "
               "got shape ",
@@ -53,7 +54,13 @@ Tensor<T> embedding(const Tensor<int64_t>& indices, const Tensor<T>& weight,
   if (any_requires_grad(weight))
     record(out, "embedding", {weight}, [flat, num, D, padding_idx](const Tensor<T>& g) -> Grads {
       Tensor<T> g2 = g.reshape({flat.numel(), D});
-      if (padding_idx) g2 = masked_fill(g2, eq(flat, *padding_idx).unsqueeze(1), T(0));
+      if (padding_idx) {
+        // The padding mask is built on the host (eq has no int64 CUDA kernel).
+        const Tensor<bool> pad = flat.device().is_cuda()
+                                     ? eq(flat.to(Device::cpu()), *padding_idx).to(flat.device())
+                                     : eq(flat, *padding_idx);
+        g2 = masked_fill(g2, pad.unsqueeze(1), T(0));
+      }
       return {index_add(Tensor<T>::zeros({num, D}, g.device()), 0, flat, g2)};
     });
   return out;

@@ -204,6 +204,50 @@ class Module {
     return n;
   }
 
+  // ------------------------------------------------------------------ devices
+
+  // Moves every parameter and buffer of this module and its descendants to `device`, in place:
+  // each tensor keeps its TensorImpl and gets a contiguous copy of its values on the device as
+  // its storage. So every handle to it sees the move: the layers' typed members, an optimizer
+  // made before the move (its state follows the parameters at the next step), a tied weight
+  // shared by two modules (moved once, still one tensor). requires_grad is kept, and a
+  // gradient already accumulated moves with its tensor, as in PyTorch's Module.to. Each moved
+  // tensor's version is bumped, so a graph recorded before the move refuses to backpropagate
+  // through it instead of mixing devices. Views of a parameter taken before the move keep the
+  // old storage. Everything is copied before anything is replaced: a failed move (a CUDA device
+  // in a CPU-only build, out of device memory) leaves the module as it was. Returns *this.
+  Module& to(const Device& device) {
+#ifndef EMBER_WITH_CUDA
+    check_cpu(device, "Module.to");
+#endif
+    struct Move {
+      TensorImpl* target;
+      ImplPtr moved;  // contiguous, on `device`
+    };
+    std::vector<Move> moves;
+    std::unordered_set<const TensorImpl*> seen;
+    NoGradGuard no_grad;
+    auto plan = [&](const ImplPtr& t) {
+      if (!t || !seen.insert(t.get()).second || t->storage->device() == device) return;
+      ImplPtr moved = visit_dtype(t->dtype, [&](auto* tag) -> ImplPtr {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        return Tensor<T>(t).detach().to(device).impl();
+      });
+      moves.push_back({t.get(), std::move(moved)});
+    };
+    for (auto& [name, t] : state_dict()) {  // a tied tensor appears under each name: seen once
+      plan(t.impl);
+      plan(t.impl->grad);
+    }
+    for (Move& m : moves) {
+      m.target->storage = m.moved->storage;
+      m.target->strides = m.moved->strides;
+      m.target->offset = 0;
+      ++m.target->version;
+    }
+    return *this;
+  }
+
   // ------------------------------------------------------------------ printing
 
   virtual std::string name() const { return "Module"; }

@@ -16,6 +16,25 @@
 
 namespace ember::nn {
 
+namespace detail {
+
+// ++counter for a scalar int64 buffer (num_batches_tracked), returning the new count. On the
+// CPU in place; a buffer moved to a CUDA device (Module::to) is not readable from the host, so
+// its value makes the round trip (8 bytes each way; the host-to-device copy from pageable
+// memory is staged before cuda::copy returns, so the local may go out of scope).
+inline int64_t increment_counter(const Tensor<int64_t>& counter) {
+  if (counter.device().is_cpu()) return ++*counter.data_ptr();
+  int64_t count = 0;
+  ember::detail::device_copy(&count, Device::cpu(), counter.data_ptr(), counter.device(),
+                             sizeof count);
+  ++count;
+  ember::detail::device_copy(counter.data_ptr(), counter.device(), &count, Device::cpu(),
+                             sizeof count);
+  return count;
+}
+
+}  // namespace detail
+
 struct BatchNormOptions {
   double eps = 1e-5;
   // Weight of the new batch statistics in the running ones; nullopt means a cumulative
@@ -52,8 +71,7 @@ class BatchNormBase : public Layer {
                 num_features_, " channels in dim 1, got input of shape ", shape_str(x.shape()));
     double factor = options_.momentum.value_or(0.0);
     if (is_training() && options_.track_running_stats) {
-      int64_t& count = *num_batches_tracked.data_ptr();
-      ++count;
+      const int64_t count = detail::increment_counter(num_batches_tracked);
       if (!options_.momentum) factor = 1.0 / double(count);
     }
     // Without running stats the batch statistics are used in eval too (as PyTorch does);
@@ -222,7 +240,8 @@ class InstanceNorm2d : public Layer {
                 ", H, W] or [", num_features_, ", H, W], got shape ", shape_str(x.shape()));
     if (x.dim() == 3) return forward(x.unsqueeze(0)).squeeze(0);
     const bool use_input_stats = is_training() || !options_.track_running_stats;
-    if (is_training() && options_.track_running_stats) ++*num_batches_tracked.data_ptr();
+    if (is_training() && options_.track_running_stats)
+      detail::increment_counter(num_batches_tracked);
     return instance_norm(x, running_mean, running_var, weight, bias, use_input_stats,
                          options_.momentum, options_.eps);
   }

@@ -87,13 +87,18 @@ Tensor<T> spectral_corners(const Tensor<T>& x, int64_t m1, int64_t m2) {
   const int64_t B = x.size(0), Cn = x.size(1), H = x.size(2), Wh = x.size(3);
   const Tensor<T> src = x.detach().contiguous();
   Tensor<T> out = Tensor<T>::empty({B, Cn, 2 * m1, m2}, x.device());
-  const T* p = src.data_ptr();
-  T* o = out.data_ptr();
-  for (int64_t bc = 0; bc < B * Cn; ++bc)
-    for (int64_t r = 0; r < 2 * m1; ++r) {
-      const int64_t row = r < m1 ? r : H - 2 * m1 + r;
-      std::copy_n(p + (bc * H + row) * Wh, m2, o + (bc * 2 * m1 + r) * m2);
-    }
+  if (out.device().is_cuda()) {  // two strided copies on the device
+    out.narrow(2, 0, m1).copy_(src.narrow(2, 0, m1).narrow(3, 0, m2));
+    out.narrow(2, m1, m1).copy_(src.narrow(2, H - m1, m1).narrow(3, 0, m2));
+  } else {
+    const T* p = src.data_ptr();
+    T* o = out.data_ptr();
+    for (int64_t bc = 0; bc < B * Cn; ++bc)
+      for (int64_t r = 0; r < 2 * m1; ++r) {
+        const int64_t row = r < m1 ? r : H - 2 * m1 + r;
+        std::copy_n(p + (bc * H + row) * Wh, m2, o + (bc * 2 * m1 + r) * m2);
+      }
+  }
   if (any_requires_grad(x))
     record(out, "spectral_corners", {x}, [H, Wh](const Tensor<T>& g) -> Grads {
       return {embed_corners(g, H, Wh)};
@@ -107,13 +112,18 @@ Tensor<T> embed_corners(const Tensor<T>& blocks, int64_t rows, int64_t cols) {
   const int64_t B = blocks.size(0), Cn = blocks.size(1), m1 = blocks.size(2) / 2, m2 = blocks.size(3);
   const Tensor<T> src = blocks.detach().contiguous();
   Tensor<T> out = Tensor<T>::zeros({B, Cn, rows, cols}, blocks.device());
-  const T* p = src.data_ptr();
-  T* o = out.data_ptr();
-  for (int64_t bc = 0; bc < B * Cn; ++bc)
-    for (int64_t r = 0; r < 2 * m1; ++r) {
-      const int64_t row = r < m1 ? r : rows - 2 * m1 + r;
-      std::copy_n(p + (bc * 2 * m1 + r) * m2, m2, o + (bc * rows + row) * cols);
-    }
+  if (out.device().is_cuda()) {  // two strided copies on the device (low rows, then high rows)
+    out.narrow(2, 0, m1).narrow(3, 0, m2).copy_(src.narrow(2, 0, m1));
+    out.narrow(2, rows - m1, m1).narrow(3, 0, m2).copy_(src.narrow(2, m1, m1));
+  } else {
+    const T* p = src.data_ptr();
+    T* o = out.data_ptr();
+    for (int64_t bc = 0; bc < B * Cn; ++bc)
+      for (int64_t r = 0; r < 2 * m1; ++r) {
+        const int64_t row = r < m1 ? r : rows - 2 * m1 + r;
+        std::copy_n(p + (bc * 2 * m1 + r) * m2, m2, o + (bc * rows + row) * cols);
+      }
+  }
   if (any_requires_grad(blocks))
     record(out, "embed_corners", {blocks}, [m1, m2](const Tensor<T>& g) -> Grads {
       return {spectral_corners(g, m1, m2)};

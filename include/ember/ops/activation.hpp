@@ -75,6 +75,14 @@ Tensor<T> relu(const Tensor<T>& x) {
 // x for x > 0, negative_slope * x otherwise.
 template <class T>
 Tensor<T> leaky_relu(const Tensor<T>& x, double negative_slope = 0.01) {
+  if (cuda::use_cuda("leaky_relu", x)) {  // the derivative is a constant mask in both modes
+    const double s = double(T(negative_slope));
+    const auto mask =
+        detail::cuda_derivative<T, false>(cuda::UnaryOp::LeakyReluGrad, "leaky_relu_backward", s);
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::LeakyRelu, x, s, "leaky_relu"), "leaky_relu", mask,
+        [mask](const Tensor<T>& x, const Tensor<T>& g) { return mul(g, mask(x.detach(), x)); });
+  }
   detail::check_activation(x, "leaky_relu");
   const T s = T(negative_slope);
   Tensor<T> out = cpu::map_unary<T>(x, [s](T v) { return v > T(0) ? v : v * s; });
@@ -89,6 +97,16 @@ Tensor<T> leaky_relu(const Tensor<T>& x, double negative_slope = 0.01) {
 // x for x > 0, alpha * (exp(x) - 1) otherwise.
 template <class T>
 Tensor<T> elu(const Tensor<T>& x, double alpha = 1.0) {
+  if (cuda::use_cuda("elu", x)) {
+    const T a = T(alpha);
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Elu, x, double(a), "elu"), "elu",
+        detail::cuda_derivative<T, false>(cuda::UnaryOp::EluGrad, "elu_backward", double(a)),
+        [a](const Tensor<T>& x, const Tensor<T>& g) {  // as the CPU rule, see there
+          const Tensor<T> neg_branch = mul(exp(clamp_max(x, T(0))), a);
+          return where(gt(x, T(0)), g, mul(g, neg_branch));
+        });
+  }
   detail::check_activation(x, "elu");
   const T a = T(alpha);
   Tensor<T> out = cpu::map_unary<T>(x, [a](T v) { return v > T(0) ? v : a * std::expm1(v); });
@@ -110,6 +128,31 @@ Tensor<T> elu(const Tensor<T>& x, double alpha = 1.0) {
 
 enum class GeluApproximate { None, Tanh };
 
+namespace detail {
+
+// d gelu / dx from differentiable ops, for the CUDA rule under create_graph (the same formulas
+// as the CPU rule below): exact Phi(x) + x phi(x); tanh 0.5 (1 + t) + 0.5 x (1 - t^2) u'.
+template <class T>
+Tensor<T> gelu_derivative_graph(const Tensor<T>& x, bool exact) {
+  constexpr T kBeta = T(M_SQRT2 * M_2_SQRTPI * 0.5);  // sqrt(2 / pi)
+  constexpr T kKappa = T(0.044715);
+  constexpr T kInvSqrt2 = T(M_SQRT1_2);
+  constexpr T kInvSqrt2Pi = T(M_2_SQRTPI * M_SQRT1_2 * 0.5);  // 1 / sqrt(2 pi)
+  if (exact) {
+    const Tensor<T> cdf = mul(add(erf(mul(x, kInvSqrt2)), T(1)), T(0.5));
+    const Tensor<T> pdf = mul(exp(mul(mul(x, x), T(-0.5))), kInvSqrt2Pi);
+    return add(cdf, mul(x, pdf));
+  }
+  const Tensor<T> x2 = mul(x, x);
+  const Tensor<T> t = tanh(mul(add(x, mul(mul(x2, x), kKappa)), kBeta));
+  const Tensor<T> du = mul(add(mul(x2, T(3) * kKappa), T(1)), kBeta);
+  const Tensor<T> left = mul(add(t, T(1)), T(0.5));
+  const Tensor<T> right = mul(mul(mul(x, rsub(mul(t, t), T(1))), du), T(0.5));
+  return add(left, right);
+}
+
+}  // namespace detail
+
 // Exact:  0.5 x (1 + erf(x / sqrt 2)).
 // Tanh:   0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 template <class T>
@@ -120,9 +163,7 @@ Tensor<T> gelu(const Tensor<T>& x, GeluApproximate approximate = GeluApproximate
         cuda::unary(exact ? cuda::UnaryOp::Gelu : cuda::UnaryOp::GeluTanh, x, 0.0, "gelu");
     if (any_requires_grad(x))
       record(out, "gelu", {x}, [x, exact](const Tensor<T>& g) -> Grads {
-        EMBER_CHECK(!GradMode::is_enabled(),
-                    "gelu: second derivatives (create_graph) of gelu are "
-                    "not implemented on CUDA yet (erf/tanh have no CUDA kernels)");
+        if (GradMode::is_enabled()) return {mul(g, detail::gelu_derivative_graph(x, exact))};
         return {mul(g, cuda::unary(exact ? cuda::UnaryOp::GeluGrad : cuda::UnaryOp::GeluTanhGrad,
                                    x.detach(), 0.0, "gelu_backward"))};
       });
@@ -196,6 +237,14 @@ Tensor<T> gelu(const Tensor<T>& x, std::string_view approximate) {
 // 1 / (1 + exp(-x))
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
+  if (cuda::use_cuda("sigmoid", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Sigmoid, x, 0.0, "sigmoid"), "sigmoid",
+        detail::cuda_derivative<T, true>(cuda::UnaryOp::SigmoidGradY, "sigmoid_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) {
+          const Tensor<T> s = sigmoid(x);
+          return mul(g, mul(s, rsub(s, T(1))));
+        });
   detail::check_activation(x, "sigmoid");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
   if (any_requires_grad(x))
@@ -218,6 +267,19 @@ struct SoftplusOptions {
 // log(1 + exp(beta x)) / beta, and x where beta x > threshold (for numerical stability).
 template <class T>
 Tensor<T> softplus(const Tensor<T>& x, SoftplusOptions options = {}) {
+  if (cuda::use_cuda("softplus", x)) {
+    const T beta = T(options.beta), threshold = T(options.threshold);
+    const double b = double(beta), th = double(threshold);
+    return detail::cuda_pointwise(
+        x, cuda::unary2(cuda::UnaryOp::Softplus, x, b, th, "softplus"), "softplus",
+        [b, th](const Tensor<T>& xd, const Tensor<T>&) {
+          return cuda::unary2(cuda::UnaryOp::SoftplusGrad, xd, b, th, "softplus_backward");
+        },
+        [beta, threshold](const Tensor<T>& x, const Tensor<T>& g) {  // as the CPU rule
+          const Tensor<T> bx = mul(x, beta);
+          return where(gt(bx, threshold), g, mul(g, sigmoid(bx)));
+        });
+  }
   detail::check_activation(x, "softplus");
   const T beta = T(options.beta), threshold = T(options.threshold);
   Tensor<T> out = cpu::map_unary<T>(x, [beta, threshold](T v) {
@@ -242,6 +304,14 @@ Tensor<T> softplus(const Tensor<T>& x, SoftplusOptions options = {}) {
 // x * sigmoid(x) (also called swish).
 template <class T>
 Tensor<T> silu(const Tensor<T>& x) {
+  if (cuda::use_cuda("silu", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Silu, x, 0.0, "silu"), "silu",
+        detail::cuda_derivative<T, false>(cuda::UnaryOp::SiluGrad, "silu_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) {
+          const Tensor<T> s = sigmoid(x);
+          return mul(g, mul(s, add(mul(x, rsub(s, T(1))), T(1))));
+        });
   detail::check_activation(x, "silu");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return v / (T(1) + std::exp(-v)); });
   if (any_requires_grad(x))

@@ -13,6 +13,7 @@
 
 #include <ember/backend/cpu/elementwise.hpp>
 #include <ember/backend/cuda/dispatch.hpp>
+#include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor_def.hpp>
 
 namespace ember {
@@ -32,7 +33,9 @@ Tensor<T> conj(const Tensor<T>& x) {
   if constexpr (!is_complex_v<T>) {
     return x;
   } else {
-    Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return std::conj(v); });
+    Tensor<T> out = cuda::use_cuda("conj", x)  // complex kernels: cuda/dispatch_spectral.hpp
+                        ? cuda::complex_unary(cuda::ComplexUnaryOp::Conj, x, T(0), "conj")
+                        : cpu::map_unary<T>(x, [](T v) { return std::conj(v); });
     if (any_requires_grad(x))
       record(out, "conj", {x}, [](const Tensor<T>& g) -> Grads { return {conj(g)}; });
     return out;
@@ -43,7 +46,7 @@ template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out;
   if (cuda::use_cuda("add", a, b))
-    out = cuda::binary(cuda::BinaryOp::Add, a, b, "add");
+    out = cuda::binary_any(cuda::BinaryOp::Add, a, b, "add");  // complex too
   else {
     check_same_device(a, b, "add");
     out = cpu::map_binary<T>(a, b, "add", [](T x, T y) { return x + y; });
@@ -59,7 +62,7 @@ template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out;
   if (cuda::use_cuda("sub", a, b))
-    out = cuda::binary(cuda::BinaryOp::Sub, a, b, "sub");
+    out = cuda::binary_any(cuda::BinaryOp::Sub, a, b, "sub");  // complex too
   else {
     check_same_device(a, b, "sub");
     out = cpu::map_binary<T>(a, b, "sub", [](T x, T y) { return x - y; });
@@ -75,7 +78,7 @@ template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out;
   if (cuda::use_cuda("mul", a, b))
-    out = cuda::binary(cuda::BinaryOp::Mul, a, b, "mul");
+    out = cuda::binary_any(cuda::BinaryOp::Mul, a, b, "mul");  // complex too
   else {
     check_same_device(a, b, "mul");
     out = cpu::map_binary<T>(a, b, "mul", [](T x, T y) { return x * y; });
@@ -92,7 +95,7 @@ template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out;
   if (cuda::use_cuda("div", a, b))
-    out = cuda::binary(cuda::BinaryOp::Div, a, b, "div");
+    out = cuda::binary_any(cuda::BinaryOp::Div, a, b, "div");  // complex too
   else {
     check_same_device(a, b, "div");
     out = cpu::map_binary<T>(a, b, "div", [](T x, T y) { return x / y; });
@@ -108,8 +111,12 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> neg(const Tensor<T>& x) {
-  Tensor<T> out = cuda::use_cuda("neg", x) ? cuda::unary(cuda::UnaryOp::Neg, x, 0.0, "neg")
-                                           : cpu::map_unary<T>(x, [](T v) { return -v; });
+  Tensor<T> out;
+  if constexpr (is_complex_v<T>)  // complex kernels: cuda/dispatch_spectral.hpp
+    if (cuda::use_cuda("neg", x)) out = cuda::complex_unary(cuda::ComplexUnaryOp::Neg, x, T(0), "neg");
+  if (!out.defined())
+    out = cuda::use_cuda("neg", x) ? cuda::unary(cuda::UnaryOp::Neg, x, 0.0, "neg")
+                                   : cpu::map_unary<T>(x, [](T v) { return -v; });
   if (any_requires_grad(x))
     record(out, "neg", {x}, [](const Tensor<T>& g) -> Grads { return {neg(g)}; });
   return out;
@@ -122,6 +129,8 @@ Tensor<T> add(const Tensor<T>& a, std::type_identity_t<T> s) {
   Tensor<T> out;
   if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
     if (cuda::use_cuda("add", a)) out = cuda::unary(cuda::UnaryOp::AddScalar, a, double(s), "add");
+  if constexpr (is_complex_v<T>)  // complex scalars: cuda/dispatch_spectral.hpp
+    if (cuda::use_cuda("add", a)) out = cuda::complex_unary(cuda::ComplexUnaryOp::AddScalar, a, s, "add");
   if (!out.defined()) {
     check_cpu(a.device(), "add");
     out = cpu::map_unary<T>(a, [s](T x) { return x + s; });
@@ -135,6 +144,8 @@ Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
   Tensor<T> out;
   if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
     if (cuda::use_cuda("mul", a)) out = cuda::unary(cuda::UnaryOp::MulScalar, a, double(s), "mul");
+  if constexpr (is_complex_v<T>)  // complex scalars: cuda/dispatch_spectral.hpp
+    if (cuda::use_cuda("mul", a)) out = cuda::complex_unary(cuda::ComplexUnaryOp::MulScalar, a, s, "mul");
   if (!out.defined()) {
     check_cpu(a.device(), "mul");
     out = cpu::map_unary<T>(a, [s](T x) { return x * s; });
@@ -181,12 +192,17 @@ Tensor<T> rdiv(const Tensor<T>& a, std::type_identity_t<T> s) {
 // a ** p for a scalar exponent.
 template <class T>
 Tensor<T> pow(const Tensor<T>& a, std::type_identity_t<T> p) {
-  check_cpu(a.device(), "pow");
-  Tensor<T> out = cpu::map_unary<T>(a, [p](T x) {
-    if constexpr (is_complex_v<T>) return std::pow(x, p);
-    else if (p == T(2)) return x * x;
-    else return T(std::pow(x, p));
-  });
+  Tensor<T> out;
+  if constexpr (cuda::has_kernels_v<T>)  // real exponents only: complex ones stay on the CPU path
+    if (cuda::use_cuda("pow", a)) out = cuda::unary(cuda::UnaryOp::PowScalar, a, double(p), "pow");
+  if (!out.defined()) {
+    check_cpu(a.device(), "pow");
+    out = cpu::map_unary<T>(a, [p](T x) {
+      if constexpr (is_complex_v<T>) return std::pow(x, p);
+      else if (p == T(2)) return x * x;
+      else return T(std::pow(x, p));
+    });
+  }
   if (any_requires_grad(a))
     record(out, "pow_scalar", {a}, [a, p](const Tensor<T>& g) -> Grads {
       if (p == T(0)) return {Tensor<T>::zeros(a.shape(), a.device())};
@@ -200,18 +216,27 @@ template <class T> Tensor<T> log(const Tensor<T>& x);  // ops/unary.hpp
 // a ** b elementwise, both tensors.
 template <class T>
 Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
-  check_same_device(a, b, "pow");
-  Tensor<T> out = cpu::map_binary<T>(a, b, "pow", [](T x, T y) {
-    if constexpr (is_complex_v<T>) return std::pow(x, y);
-    else return T(std::pow(x, y));
-  });
+  Tensor<T> out;
+  if (cuda::use_cuda("pow", a, b)) {
+    out = cuda::binary(cuda::BinaryOp::Pow, a, b, "pow");
+  } else {
+    check_same_device(a, b, "pow");
+    out = cpu::map_binary<T>(a, b, "pow", [](T x, T y) {
+      if constexpr (is_complex_v<T>) return std::pow(x, y);
+      else return T(std::pow(x, y));
+    });
+  }
   if (any_requires_grad(a, b))
     record(out, "pow", {a, b}, [a, b](const Tensor<T>& g) -> Grads {
       AnyTensor ga, gb;
       if (a.requires_grad()) ga = sum_to(mul(g, conj(mul(b, pow(a, sub(b, Tensor<T>::ones({}, b.device())))))), a.shape());
       if (b.requires_grad()) {
         // d(a^b)/db = a^b log a; taken as 0 where a == 0 (and b > 0), as PyTorch does.
-        Tensor<T> safe_log = cpu::map_unary<T>(a.detach(), [](T x) { return x == T(0) ? T(0) : T(std::log(x)); });
+        Tensor<T> safe_log =
+            a.device().is_cuda()
+                ? cuda::unary(cuda::UnaryOp::SafeLog, a.detach(), 0.0, "pow_backward")
+                : cpu::map_unary<T>(a.detach(),
+                                    [](T x) { return x == T(0) ? T(0) : T(std::log(x)); });
         Tensor<T> d = mul(pow(a, b), GradMode::is_enabled() && a.requires_grad() ? log(a) : safe_log);
         gb = sum_to(mul(g, conj(d)), b.shape());
       }

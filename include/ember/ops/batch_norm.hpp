@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdint>
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch_spatial.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/arith.hpp>
 #include <ember/ops/reduce.hpp>
@@ -167,6 +168,53 @@ Grads batch_norm_backward_composite(const Tensor<T>& g3, const Tensor<T>& x3,
   return {gx, gweight, gbias};
 }
 
+// batch_norm on CUDA (backend/cuda/dispatch_spatial.hpp kernels), operands already checked,
+// with the CPU path's running-stats update and gradient rule.
+template <class T>
+Tensor<T> batch_norm_cuda(const Tensor<T>& input, const Tensor<T>& running_mean,
+                          const Tensor<T>& running_var, const Tensor<T>& weight,
+                          const Tensor<T>& bias, bool training, double momentum, double eps,
+                          int64_t N, int64_t C, int64_t S) {
+  const Device dev = input.device();
+  const int64_t M = N * S;
+  const Tensor<T> xc = input.detach().contiguous();
+  const Tensor<T> wc = weight.defined() ? weight.detach().contiguous() : Tensor<T>();
+  const Tensor<T> bc = bias.defined() ? bias.detach().contiguous() : Tensor<T>();
+  Tensor<T> mean_t, var_t;
+  if (training) {
+    mean_t = Tensor<T>::empty({C}, dev);
+    var_t = Tensor<T>::empty({C}, dev);
+  } else {  // copies: the backward must not see later in-place updates of the running stats
+    mean_t = running_mean.detach().contiguous().clone();
+    var_t = running_var.detach().contiguous().clone();
+  }
+  Tensor<T> rstd_t = Tensor<T>::empty({C}, dev);
+  Tensor<T> y = cuda::batch_norm_forward(xc, wc, bc, mean_t, var_t, rstd_t, N, C, S, training, eps);
+  if (training && running_mean.defined() && M > 0) {
+    NoGradGuard no_grad;
+    const T m = T(momentum);
+    Tensor<T> rm = running_mean.detach(), rv = running_var.detach();
+    rm.copy_(add(mul(rm, T(1) - m), mul(mean_t, m)));
+    rv.copy_(add(mul(rv, T(1) - m), mul(var_t, m * T(double(M) / double(M - 1)))));
+  }
+  if (any_requires_grad(input, weight, bias))
+    record(y, "batch_norm", {input, weight, bias},
+           [input, xc, weight, wc, bias, mean_t, rstd_t, N, C, S, training,
+            eps](const Tensor<T>& g) -> Grads {
+             const bool want_x = input.requires_grad();
+             if (GradMode::is_enabled())
+               return batch_norm_backward_composite(g.reshape({N, C, S}), input.reshape({N, C, S}),
+                                                    weight, bias, mean_t, rstd_t, training, eps,
+                                                    input.shape(), want_x);
+             Tensor<T> gx, gw, gb;
+             cuda::batch_norm_backward(
+                 g, xc, wc, mean_t, rstd_t, want_x, weight.defined() && weight.requires_grad(),
+                 bias.defined() && bias.requires_grad(), gx, gw, gb, N, C, S, training);
+             return {gx, gw, gb};
+           });
+  return y;
+}
+
 }  // namespace detail
 
 // Batch normalisation of input [N, C] or [N, C, *] over every dim but C, like
@@ -179,7 +227,8 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean,
                      const Tensor<T>& bias = Tensor<T>(), bool training = false,
                      double momentum = 0.1, double eps = 1e-5) {
   static_assert(std::is_floating_point_v<T>, "batch_norm: needs a float or double tensor");
-  check_cpu(input.device(), "batch_norm");
+  const bool on_cuda = cuda::use_cuda("batch_norm", input, running_mean, running_var, weight, bias);
+  if (!on_cuda) check_cpu(input.device(), "batch_norm");
   EMBER_CHECK(input.dim() >= 2, "batch_norm: expected an input of shape [N, C] or [N, C, *], got ",
               shape_str(input.shape()));
   const int64_t N = input.size(0), C = input.size(1);
@@ -193,7 +242,7 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean,
                      {&bias, "bias"}};
   for (const auto& [t, name] : per_channel) {
     if (!t->defined()) continue;
-    check_cpu(t->device(), "batch_norm");
+    if (!on_cuda) check_cpu(t->device(), "batch_norm");
     EMBER_CHECK(t->dim() == 1 && t->size(0) == C, "batch_norm: ", name, " of shape ",
                 shape_str(t->shape()), " does not match the ", C, " channels of input of shape ",
                 shape_str(input.shape()), " (expected [", C, "])");
@@ -208,6 +257,9 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean,
               "training, got input of shape ",
               shape_str(input.shape()));
 
+  if (on_cuda)
+    return detail::batch_norm_cuda(input, running_mean, running_var, weight, bias, training,
+                                   momentum, eps, N, C, S);
   const Tensor<T> xc = input.detach().contiguous();
   const Tensor<T> wc = weight.defined() ? weight.detach().contiguous() : Tensor<T>();
   const Tensor<T> bc = bias.defined() ? bias.detach().contiguous() : Tensor<T>();

@@ -21,6 +21,7 @@
 #include <type_traits>
 
 #include <ember/backend/cpu/elementwise.hpp>
+#include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/unary.hpp>
 
@@ -60,7 +61,7 @@ Tensor<real_t<T>> real(const Tensor<T>& z) {
     return z;
   } else {
     using R = real_t<T>;
-    check_cpu(z.device(), "real");
+    if (!cuda::use_cuda("real", z)) check_cpu(z.device(), "real");  // a view: any device
     Tensor<R> out = detail::reinterpret_as_real(z, z.shape(), detail::doubled<T>(z.strides()), 0);
     if (any_requires_grad(z))
       record(out, "real", {z}, [](const Tensor<R>& g) -> Grads {
@@ -79,7 +80,7 @@ Tensor<real_t<T>> imag(const Tensor<T>& z) {
          shape_str(z.shape()));
   } else {
   using R = real_t<T>;
-  check_cpu(z.device(), "imag");
+  if (!cuda::use_cuda("imag", z)) check_cpu(z.device(), "imag");  // a view: any device
   Tensor<R> out = detail::reinterpret_as_real(z, z.shape(), detail::doubled<T>(z.strides()), 1);
   if (any_requires_grad(z))
     record(out, "imag", {z}, [](const Tensor<R>& g) -> Grads {
@@ -94,8 +95,13 @@ template <class T>
 Tensor<std::complex<T>> complex(const Tensor<T>& re, const Tensor<T>& im) {
   static_assert(std::is_floating_point_v<T>, "complex: expected float or double parts");
   using C = std::complex<T>;
-  check_same_device(re, im, "complex");
-  Tensor<C> out = cpu::map_binary<C>(re, im, "complex", [](T a, T b) { return C(a, b); });
+  Tensor<C> out;
+  if (cuda::use_cuda("complex", re, im)) {
+    out = cuda::make_complex(re, im);  // backend/cuda/dispatch_spectral.hpp
+  } else {
+    check_same_device(re, im, "complex");
+    out = cpu::map_binary<C>(re, im, "complex", [](T a, T b) { return C(a, b); });
+  }
   if (any_requires_grad(re, im))
     record(out, "complex", {re, im}, [sr = re.shape(), si = im.shape(), rg = re.requires_grad(),
                                       ig = im.requires_grad()](const Tensor<C>& g) -> Grads {
@@ -153,7 +159,7 @@ Tensor<real_t<T>> view_as_real(const Tensor<T>& z) {
          shape_str(z.shape()));
   } else {
   using R = real_t<T>;
-  check_cpu(z.device(), "view_as_real");
+  if (!cuda::use_cuda("view_as_real", z)) check_cpu(z.device(), "view_as_real");  // a view: any device
   Shape shape = z.shape(), strides = detail::doubled<T>(z.strides());
   shape.push_back(2);
   strides.push_back(1);
@@ -171,7 +177,7 @@ template <class T>
 Tensor<std::complex<T>> view_as_complex(const Tensor<T>& x) {
   static_assert(std::is_floating_point_v<T>, "view_as_complex: expected a float or double tensor");
   using C = std::complex<T>;
-  check_cpu(x.device(), "view_as_complex");
+  if (!cuda::use_cuda("view_as_complex", x)) check_cpu(x.device(), "view_as_complex");  // a view: any device
   EMBER_CHECK(x.dim() >= 1 && x.shape().back() == 2, "view_as_complex: expected a last dimension "
               "of size 2, got shape ", shape_str(x.shape()));
   EMBER_CHECK(x.strides().back() == 1, "view_as_complex: the last dimension must have stride 1, "

@@ -20,6 +20,7 @@
 #include <ember/backend/cpu/elementwise.hpp>
 #include <ember/backend/cpu/loops.hpp>
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch_indexing.hpp>
 #include <ember/core/tensor.hpp>
 #include <type_traits>
 #include <vector>
@@ -44,6 +45,10 @@ template <class I>
 void check_index_bounds(const Tensor<I>& index, int64_t size, const char* op, int64_t dim,
                         const Shape& input_shape) {
   static_assert(is_index_type_v<I>, "index tensors must be int64 or int32");
+  if (index.device().is_cuda()) {  // CUDA: checked on a host copy (the same errors)
+    check_index_bounds(index.detach().to(Device::cpu()), size, op, dim, input_shape);
+    return;
+  }
   check_cpu(index.device(), op);
   if (index.numel() == 0) return;
   const cpu::Layout<1> L = cpu::coalesce<1>(index.shape(), {index.strides()});
@@ -159,7 +164,8 @@ void check_index_vector(const Tensor<I>& index, const char* op, const Shape& inp
 // out[..., j, ...] = x[..., index[j], ...] along `dim`. Like torch.index_select.
 template <class T, class I>
 Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<I>& index) {
-  check_cpu(x.device(), "index_select");
+  const bool on_cuda = cuda::use_cuda("index_select", x, index);
+  if (!on_cuda) check_cpu(x.device(), "index_select");
   EMBER_CHECK(x.dim() > 0,
               "index_select: expected an input with at least one dimension, got shape ",
               shape_str(x.shape()));
@@ -170,9 +176,12 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<I>& index) 
   out_shape[dim] = index.numel();
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());
   const Tensor<I> idx = detail::broadcast_index(index, out_shape, dim);
-  detail::index_along_dim(out_shape, dim, idx.data_ptr(), idx.strides(), out.data_ptr(),
-                          out.strides(), x.data_ptr(), x.strides(),
-                          [](T& o, const T& v) { o = v; });
+  if (on_cuda)
+    cuda::gather_along_dim(out_shape, dim, idx, out, x, "index_select");
+  else
+    detail::index_along_dim(out_shape, dim, idx.data_ptr(), idx.strides(), out.data_ptr(),
+                            out.strides(), x.data_ptr(), x.strides(),
+                            [](T& o, const T& v) { o = v; });
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x))
       record(out, "index_select", {x}, [index, in = x.shape(), dim](const Tensor<T>& g) -> Grads {
@@ -187,7 +196,8 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<I>& index) 
 template <class T, class I>
 Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<I>& index,
                     const Tensor<T>& source) {
-  check_same_device(x, source, "index_add");
+  const bool on_cuda = cuda::use_cuda("index_add", x, source, index);
+  if (!on_cuda) check_same_device(x, source, "index_add");
   EMBER_CHECK(x.dim() > 0, "index_add: expected an input with at least one dimension, got shape ",
               shape_str(x.shape()));
   dim = wrap_dim(dim, x.dim(), "index_add");
@@ -201,9 +211,12 @@ Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<I>& index,
   detail::check_index_bounds(index, x.shape()[dim], "index_add", dim, x.shape());
   Tensor<T> out = x.detach().clone();
   const Tensor<I> idx = detail::broadcast_index(index, source.shape(), dim);
-  detail::index_along_dim(source.shape(), dim, idx.data_ptr(), idx.strides(), source.data_ptr(),
-                          source.strides(), out.data_ptr(), out.strides(),
-                          [](const T& s, T& o) { o += s; });
+  if (on_cuda)
+    cuda::scatter_add_along_dim(source.shape(), dim, idx, source, out, "index_add");
+  else
+    detail::index_along_dim(source.shape(), dim, idx.data_ptr(), idx.strides(), source.data_ptr(),
+                            source.strides(), out.data_ptr(), out.strides(),
+                            [](const T& s, T& o) { o += s; });
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x, source))
       record(out, "index_add", {x, source},
@@ -221,7 +234,8 @@ Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<I>& index,
 template <class T, class I>
 Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<I>& index) {
   static_assert(detail::is_index_type_v<I>, "gather: index tensors must be int64 or int32");
-  check_cpu(x.device(), "gather");
+  const bool on_cuda = cuda::use_cuda("gather", x, index);
+  if (!on_cuda) check_cpu(x.device(), "gather");
   EMBER_CHECK(index.defined(), "gather: index is undefined");
   dim = wrap_dim(dim, x.dim(), "gather");
   if (x.dim() == 0) {  // a scalar behaves as shape [1]
@@ -238,9 +252,12 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<I>& index) {
               shape_str(index.shape()));
   detail::check_index_bounds(index, x.shape()[dim], "gather", dim, x.shape());
   Tensor<T> out = Tensor<T>::empty(index.shape(), x.device());
-  detail::index_along_dim(index.shape(), dim, index.data_ptr(), index.strides(), out.data_ptr(),
-                          out.strides(), x.data_ptr(), x.strides(),
-                          [](T& o, const T& v) { o = v; });
+  if (on_cuda)
+    cuda::gather_along_dim(index.shape(), dim, index, out, x, "gather");
+  else
+    detail::index_along_dim(index.shape(), dim, index.data_ptr(), index.strides(), out.data_ptr(),
+                            out.strides(), x.data_ptr(), x.strides(),
+                            [](T& o, const T& v) { o = v; });
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x))
       record(out, "gather", {x}, [index, in = x.shape(), dim](const Tensor<T>& g) -> Grads {
@@ -257,7 +274,8 @@ template <class T, class I>
 Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<I>& index,
                       const Tensor<T>& src) {
   static_assert(detail::is_index_type_v<I>, "scatter_add: index tensors must be int64 or int32");
-  check_same_device(x, src, "scatter_add");
+  const bool on_cuda = cuda::use_cuda("scatter_add", x, src, index);
+  if (!on_cuda) check_same_device(x, src, "scatter_add");
   EMBER_CHECK(index.defined(), "scatter_add: index is undefined");
   dim = wrap_dim(dim, x.dim(), "scatter_add");
   if (x.dim() == 0) {
@@ -277,9 +295,12 @@ Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<I>& index,
               shape_str(index.shape()), ", src shape ", shape_str(src.shape()));
   detail::check_index_bounds(index, x.shape()[dim], "scatter_add", dim, x.shape());
   Tensor<T> out = x.detach().clone();
-  detail::index_along_dim(index.shape(), dim, index.data_ptr(), index.strides(), src.data_ptr(),
-                          src.strides(), out.data_ptr(), out.strides(),
-                          [](const T& s, T& o) { o += s; });
+  if (on_cuda)
+    cuda::scatter_add_along_dim(index.shape(), dim, index, src, out, "scatter_add");
+  else
+    detail::index_along_dim(index.shape(), dim, index.data_ptr(), index.strides(), src.data_ptr(),
+                            src.strides(), out.data_ptr(), out.strides(),
+                            [](const T& s, T& o) { o += s; });
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x, src))
       record(out, "scatter_add", {x, src},
@@ -307,11 +328,14 @@ Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<I>& index,
 // x with `value` wherever mask (broadcast against x) is true. Like torch.masked_fill.
 template <class T>
 Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, std::type_identity_t<T> value) {
-  check_cpu(x.device(), "masked_fill");
+  const bool on_cuda = cuda::use_cuda("masked_fill", x, mask);
+  if (!on_cuda) check_cpu(x.device(), "masked_fill");
   EMBER_CHECK(mask.defined(), "masked_fill: mask is undefined");
-  check_cpu(mask.device(), "masked_fill");
+  if (!on_cuda) check_cpu(mask.device(), "masked_fill");
   Tensor<T> out =
-      cpu::map_binary<T>(x, mask, "masked_fill", [value](T v, bool m) { return m ? value : v; });
+      on_cuda ? cuda::masked_fill(x, mask, T(value), "masked_fill")
+              : cpu::map_binary<T>(x, mask, "masked_fill",
+                                   [value](T v, bool m) { return m ? value : v; });
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x))
       record(out, "masked_fill", {x}, [mask, in = x.shape()](const Tensor<T>& g) -> Grads {

@@ -16,6 +16,7 @@
 #include <ember/backend/cpu/blas.hpp>
 #include <ember/backend/cpu/parallel.hpp>
 #include <ember/backend/cuda/dispatch.hpp>
+#include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/arith.hpp>
 #include <ember/ops/reduce.hpp>
@@ -47,7 +48,7 @@ Tensor<T> matmul_kernel(Tensor<T> a, Tensor<T> b, const Shape& batch) {
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
-  if (a.device().is_cuda()) return cuda::matmul(a, b, batch);  // cuBLAS
+  if (a.device().is_cuda()) return cuda::matmul_any(a, b, batch);  // cuBLAS (complex: cgemm)
   Tensor<T> out = Tensor<T>::empty(out_shape, a.device());
   if (out.numel() == 0) return out;
   T* c = out.data_ptr();

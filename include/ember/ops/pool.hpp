@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch_spatial.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/expanding_array.hpp>
 #include <ember/ops/indexing.hpp>
@@ -178,10 +179,33 @@ void max_pool_kernel(const PoolGeom& g, const Windows& win, const T* x, T* out, 
   });
 }
 
+// Max pooling on CUDA (dispatch_spatial.hpp): the argmax kernel, then, when differentiating,
+// the values as a linear map of x for the fixed indices (a gather at the indices, whose
+// adjoint sums into each input the outputs that selected it, and vice versa), so derivatives
+// of any order work as through the CPU's gather.
+template <class T>
+std::pair<Tensor<T>, Tensor<int64_t>> max_pool_cuda(const Tensor<T>& x, const PoolGeom& g,
+                                                    const Windows& win) {
+  const Shape out_shape = pooled_shape(x, g.OH, g.OW), in_shape = x.shape();
+  std::pair<Tensor<T>, Tensor<int64_t>> r = cuda::max_pool(x, g, win, out_shape);
+  if (any_requires_grad(x)) {
+    const Tensor<int64_t> idx = r.second;
+    auto fwd = [idx, g, win, out_shape](const Tensor<T>& v) {
+      return cuda::pool_gather(v, idx, g, win, out_shape, false);
+    };
+    auto adj = [idx, g, win, in_shape](const Tensor<T>& gr) {
+      return cuda::pool_gather(gr, idx, g, win, in_shape, true);
+    };
+    r.first = linear_map(x, "max_pool2d", fwd, adj);
+  }
+  return r;
+}
+
 // Values at the argmax indices, through gather (whose gradient is the scatter-add).
 template <class T>
 std::pair<Tensor<T>, Tensor<int64_t>> max_pool_common(const Tensor<T>& x, const PoolGeom& g,
                                                       const Windows& win) {
+  if (cuda::use_cuda("max_pool2d", x)) return max_pool_cuda(x, g, win);
   const Shape out_shape = pooled_shape(x, g.OH, g.OW);
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());
   Tensor<int64_t> idx = Tensor<int64_t>::empty(out_shape, x.device());
@@ -197,6 +221,8 @@ template <class T>
 Tensor<T> window_mean_kernel(const Tensor<T>& src, const Shape& small, const Shape& big,
                              const PoolGeom& g, const Windows& win, const std::vector<T>& inv_div,
                              bool adjoint) {
+  if (cuda::use_cuda("avg_pool2d", src))
+    return cuda::window_mean(src, g, win, inv_div, adjoint, adjoint ? small : big);
   Tensor<T> out = adjoint ? Tensor<T>::zeros(small, src.device()) : Tensor<T>::empty(big, src.device());
   const T* s = src.data_ptr();
   T* o = out.data_ptr();

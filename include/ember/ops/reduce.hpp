@@ -60,12 +60,18 @@ Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, bool ke
 template <class T>
 Tensor<T> mean(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, bool keepdim = false) {
   static_assert(is_differentiable_v<T>, "mean: needs a floating-point or complex tensor");
-  check_cpu(x.device(), "mean");
   const auto rdims = reduction_dims(dims, x.dim(), "mean");
-  Tensor<T> out = cpu::reduce<T>(x, rdims, keepdim, detail::SumReducer<T>{.mean = true});
+  int64_t count = 1;
+  for (int64_t d : rdims) count *= x.shape()[d];
+  Tensor<T> out;
+  if (cuda::use_cuda("mean", x)) {  // the sum times 1 / count (0 elements: 0 * inf = NaN)
+    out = cuda::sum(x, rdims, keepdim);
+    out = cuda::unary(cuda::UnaryOp::MulScalar, out, 1.0 / double(count), "mean");
+  } else {
+    check_cpu(x.device(), "mean");
+    out = cpu::reduce<T>(x, rdims, keepdim, detail::SumReducer<T>{.mean = true});
+  }
   if (any_requires_grad(x)) {
-    int64_t count = 1;
-    for (int64_t d : rdims) count *= x.shape()[d];
     record(out, "mean", {x}, [in = x.shape(), rdims, count](const Tensor<T>& g) -> Grads {
       return {mul(g, T(1) / T(real_t<T>(count))).reshape(detail::keepdim_shape(in, rdims)).expand(in)};
     });

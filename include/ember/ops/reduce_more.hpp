@@ -20,6 +20,7 @@
 
 #include <ember/backend/cpu/elementwise.hpp>
 #include <ember/backend/cpu/reduce.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/arith.hpp>
 #include <ember/ops/reduce.hpp>
@@ -179,12 +180,19 @@ Tensor<T> scatter_picked(const Tensor<T>& g, const Tensor<int64_t>& idx, const S
 template <class T>
 Tensor<T> gather_picked(const Tensor<T>& src, const Tensor<int64_t>& idx,
                         const std::vector<int64_t>& rdims) {
-  Tensor<T> out = Tensor<T>::empty(idx.shape(), src.device());
-  const std::vector<int64_t> off =
-      picked_offsets(src.shape(), src.strides(), rdims, idx.data_ptr(), idx.numel());
-  const T* s = src.data_ptr();
-  T* o = out.data_ptr();
-  for (int64_t j = 0; j < idx.numel(); ++j) o[j] = s[off[size_t(j)]];
+  Tensor<T> out;
+  if (cuda::use_cuda("gather_picked", src, idx)) {  // CUDA: one reduced dim (max(x, dim))
+    EMBER_CHECK(rdims.size() == 1, "gather_picked: CUDA handles one reduced dim, got ",
+                rdims.size());
+    out = cuda::pick_dim(src, idx, rdims[0], "gather_picked");
+  } else {
+    out = Tensor<T>::empty(idx.shape(), src.device());
+    const std::vector<int64_t> off =
+        picked_offsets(src.shape(), src.strides(), rdims, idx.data_ptr(), idx.numel());
+    const T* s = src.data_ptr();
+    T* o = out.data_ptr();
+    for (int64_t j = 0; j < idx.numel(); ++j) o[j] = s[off[size_t(j)]];
+  }
   if (any_requires_grad(src))
     record(out, "gather_picked", {src},
            [idx, in_shape = src.shape(), rdims](const Tensor<T>& g) -> Grads {
@@ -197,12 +205,19 @@ Tensor<T> gather_picked(const Tensor<T>& src, const Tensor<int64_t>& idx,
 template <class T>
 Tensor<T> scatter_picked(const Tensor<T>& g, const Tensor<int64_t>& idx, const Shape& in_shape,
                          const std::vector<int64_t>& rdims) {
-  Tensor<T> out = Tensor<T>::zeros(in_shape, g.device());
-  const Tensor<T> gc = g.contiguous();
-  const std::vector<int64_t> off =
-      picked_offsets(in_shape, out.strides(), rdims, idx.data_ptr(), idx.numel());
-  T* o = out.data_ptr();
-  for (int64_t j = 0; j < idx.numel(); ++j) o[off[size_t(j)]] = gc.data_ptr()[j];
+  Tensor<T> out;
+  if (cuda::use_cuda("scatter_picked", g, idx)) {
+    EMBER_CHECK(rdims.size() == 1, "scatter_picked: CUDA handles one reduced dim, got ",
+                rdims.size());
+    out = cuda::place_dim(g, idx, in_shape, rdims[0], "scatter_picked");
+  } else {
+    out = Tensor<T>::zeros(in_shape, g.device());
+    const Tensor<T> gc = g.contiguous();
+    const std::vector<int64_t> off =
+        picked_offsets(in_shape, out.strides(), rdims, idx.data_ptr(), idx.numel());
+    T* o = out.data_ptr();
+    for (int64_t j = 0; j < idx.numel(); ++j) o[off[size_t(j)]] = gc.data_ptr()[j];
+  }
   if (any_requires_grad(g))
     record(out, "scatter_picked", {g},
            [idx, rdims](const Tensor<T>& gg) -> Grads { return {gather_picked(gg, idx, rdims)}; });
@@ -222,12 +237,21 @@ template <class T, bool Max>
 ValuesIndices<T> extreme_with_indices(const Tensor<T>& x, int64_t dim, bool keepdim,
                                       const char* op) {
   static_assert(!is_complex_v<T>, "max / min: complex numbers have no order");
-  check_cpu(x.device(), op);
+  const bool on_cuda = cuda::use_cuda(op, x);
+  if (!on_cuda) check_cpu(x.device(), op);
   const std::vector<int64_t> rdims = reduction_dims({wrap_dim(dim, x.dim(), op)}, x.dim(), op);
   check_nonempty_reduction(x, rdims, op);
-  const Tensor<int64_t> idx = cpu::reduce<int64_t>(x, rdims, true, ArgReducer<T, Max>{});
+  Tensor<int64_t> idx;
+  Tensor<T> picked;  // keepdim shape
+  if (on_cuda) {  // one kernel gives the values and their indices
+    cuda::reduce_arg(Max ? cuda::ReduceOp::ArgMax : cuda::ReduceOp::ArgMin, x, rdims, true, picked,
+                     idx, op);
+  } else {
+    idx = cpu::reduce<int64_t>(x, rdims, true, ArgReducer<T, Max>{});
+    picked = gather_picked(x.detach(), idx, rdims);
+  }
   const Shape keep = idx.shape(), out_shape = reduced_shape(x.shape(), rdims, keepdim);
-  Tensor<T> values = gather_picked(x.detach(), idx, rdims).view(out_shape);
+  Tensor<T> values = picked.view(out_shape);
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x))
       record(values, op, {x},
@@ -243,17 +267,26 @@ template <class T, bool Max>
 Tensor<T> extreme_values(const Tensor<T>& x, const std::vector<int64_t>& dims, bool keepdim,
                          const char* op) {
   static_assert(!is_complex_v<T>, "max / min: complex numbers have no order");
-  check_cpu(x.device(), op);
+  const bool on_cuda = cuda::use_cuda(op, x);
+  if (!on_cuda) check_cpu(x.device(), op);
   const std::vector<int64_t> rdims = reduction_dims(dims, x.dim(), op);
   check_nonempty_reduction(x, rdims, op);
-  Tensor<T> out = cpu::reduce<T>(x, rdims, keepdim, ExtremeReducer<T, Max>{});
+  Tensor<T> out =
+      on_cuda ? cuda::reduce_values(Max ? cuda::ReduceOp::Max : cuda::ReduceOp::Min, x, rdims,
+                                    keepdim, 0, op)
+              : cpu::reduce<T>(x, rdims, keepdim, ExtremeReducer<T, Max>{});
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x)) {
       const Shape keep = reduced_shape(x.shape(), rdims, true);
       record(out, op, {x},
              [x, m = out.detach().reshape(keep), rdims, keep](const Tensor<T>& g) -> Grads {
                Tensor<T> share;  // 1 / (number of ties) at the tied elements, 0 elsewhere: no graph
-               {
+               if (x.device().is_cuda()) {
+                 NoGradGuard no_grad;
+                 const Tensor<T> hit = cuda::binary(cuda::BinaryOp::EqMask, x.detach(), m, "amax");
+                 share = cuda::binary(cuda::BinaryOp::DivOrZero, hit, sum(hit, rdims, true),
+                                      "amax");
+               } else {
                  NoGradGuard no_grad;
                  const Tensor<T> hit = cpu::map_binary<T>(
                      x.detach(), m, "amax", [](T a, T b) { return a == b ? T(1) : T(0); });
@@ -293,10 +326,14 @@ Tensor<T> softmax_over(const Tensor<T>& x, const std::vector<int64_t>& rdims) {
 template <class T>
 Tensor<T> var(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, VarOptions opt = {}) {
   static_assert(std::is_floating_point_v<T>, "var: needs a float or double tensor");
-  check_cpu(x.device(), "var");
+  const bool on_cuda = cuda::use_cuda("var", x);
+  if (!on_cuda) check_cpu(x.device(), "var");
   const std::vector<int64_t> rdims = reduction_dims(dims, x.dim(), "var");
   Tensor<T> out =
-      cpu::reduce<T>(x, rdims, opt.keepdim, detail::VarReducer<T>{.correction = opt.correction});
+      on_cuda
+          ? cuda::reduce_values(cuda::ReduceOp::Var, x, rdims, opt.keepdim, opt.correction, "var")
+          : cpu::reduce<T>(x, rdims, opt.keepdim,
+                           detail::VarReducer<T>{.correction = opt.correction});
   if (any_requires_grad(x)) {
     int64_t n = 1;
     for (int64_t d : rdims) n *= x.shape()[d];
@@ -313,11 +350,14 @@ Tensor<T> var(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, VarOpti
 template <class T>
 Tensor<T> std(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, VarOptions opt = {}) {
   static_assert(std::is_floating_point_v<T>, "std: needs a float or double tensor");
-  check_cpu(x.device(), "std");
+  const bool on_cuda = cuda::use_cuda("std", x);
+  if (!on_cuda) check_cpu(x.device(), "std");
   const std::vector<int64_t> rdims = reduction_dims(dims, x.dim(), "std");
   Tensor<T> out =
-      cpu::reduce<T>(x, rdims, opt.keepdim,
-                     detail::VarReducer<T>{.correction = opt.correction, .take_sqrt = true});
+      on_cuda
+          ? cuda::reduce_values(cuda::ReduceOp::Std, x, rdims, opt.keepdim, opt.correction, "std")
+          : cpu::reduce<T>(x, rdims, opt.keepdim,
+                           detail::VarReducer<T>{.correction = opt.correction, .take_sqrt = true});
   if (any_requires_grad(x)) {
     int64_t n = 1;
     for (int64_t d : rdims) n *= x.shape()[d];
@@ -394,8 +434,16 @@ Tensor<int64_t> argmin(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
 template <class T>
 Tensor<int64_t> argmax(const Tensor<T>& x) {
   static_assert(!is_complex_v<T>, "argmax: complex numbers have no order");
-  check_cpu(x.device(), "argmax");
+  const bool on_cuda = cuda::use_cuda("argmax", x);
+  if (!on_cuda) check_cpu(x.device(), "argmax");
   EMBER_CHECK(x.numel() > 0, "argmax: the input of shape ", shape_str(x.shape()), " is empty");
+  if (on_cuda) {
+    Tensor<T> values;
+    Tensor<int64_t> indices;
+    cuda::reduce_arg(cuda::ReduceOp::ArgMax, x, reduction_dims({}, x.dim(), "argmax"), false,
+                     values, indices, "argmax");
+    return indices;
+  }
   return cpu::reduce<int64_t>(x, reduction_dims({}, x.dim(), "argmax"), false,
                               detail::ArgReducer<T, true>{});
 }
@@ -403,8 +451,16 @@ Tensor<int64_t> argmax(const Tensor<T>& x) {
 template <class T>
 Tensor<int64_t> argmin(const Tensor<T>& x) {
   static_assert(!is_complex_v<T>, "argmin: complex numbers have no order");
-  check_cpu(x.device(), "argmin");
+  const bool on_cuda = cuda::use_cuda("argmin", x);
+  if (!on_cuda) check_cpu(x.device(), "argmin");
   EMBER_CHECK(x.numel() > 0, "argmin: the input of shape ", shape_str(x.shape()), " is empty");
+  if (on_cuda) {
+    Tensor<T> values;
+    Tensor<int64_t> indices;
+    cuda::reduce_arg(cuda::ReduceOp::ArgMin, x, reduction_dims({}, x.dim(), "argmin"), false,
+                     values, indices, "argmin");
+    return indices;
+  }
   return cpu::reduce<int64_t>(x, reduction_dims({}, x.dim(), "argmin"), false,
                               detail::ArgReducer<T, false>{});
 }
@@ -414,15 +470,19 @@ template <class T>
 Tensor<T> logsumexp(const Tensor<T>& x, const std::vector<int64_t>& dims = {},
                     bool keepdim = false) {
   static_assert(std::is_floating_point_v<T>, "logsumexp: needs a float or double tensor");
-  check_cpu(x.device(), "logsumexp");
+  const bool on_cuda = cuda::use_cuda("logsumexp", x);
+  if (!on_cuda) check_cpu(x.device(), "logsumexp");
   const std::vector<int64_t> rdims = reduction_dims(dims, x.dim(), "logsumexp");
-  Tensor<T> out = cpu::reduce<T>(x, rdims, keepdim, detail::LogSumExpReducer<T>{});
+  Tensor<T> out =
+      on_cuda ? cuda::reduce_values(cuda::ReduceOp::LogSumExp, x, rdims, keepdim, 0, "logsumexp")
+              : cpu::reduce<T>(x, rdims, keepdim, detail::LogSumExpReducer<T>{});
   if (any_requires_grad(x)) {
     const Shape keep = reduced_shape(x.shape(), rdims, true);
     record(out, "logsumexp", {x},
            [x, lse = out.detach().reshape(keep), rdims, keep](const Tensor<T>& g) -> Grads {
              if (GradMode::is_enabled())
                return {mul(g.reshape(keep), detail::softmax_over(x, rdims))};
+             if (x.device().is_cuda()) return {mul(g.reshape(keep), exp(sub(x.detach(), lse)))};
              const Tensor<T> p = cpu::map_binary<T>(x.detach(), lse, "logsumexp",
                                                     [](T v, T l) { return T(std::exp(v - l)); });
              return {mul(g.reshape(keep), p)};

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch_indexing.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/indexing.hpp>
 #include <utility>
@@ -45,9 +46,12 @@ namespace detail {
 template <class T>
 int64_t check_scatter_args(const Tensor<T>& src, const Tensor<int64_t>& index, int64_t dim_size,
                            const char* op) {
-  check_cpu(src.device(), op);
+  const bool on_cuda = cuda::use_cuda(op, src, index);
+  if (!on_cuda) check_cpu(src.device(), op);
   EMBER_CHECK(index.defined() && src.defined(), op, ": src and index must be defined");
-  check_cpu(index.device(), op);
+  if (!on_cuda) check_cpu(index.device(), op);
+  // CUDA: the index is read on the host (max, bounds), from one copy.
+  const Tensor<int64_t> host_index = on_cuda ? index.detach().to(Device::cpu()) : index;
   EMBER_CHECK(src.dim() >= 1, op, ": expected src of shape [E, F...], got ",
               shape_str(src.shape()));
   EMBER_CHECK(index.dim() == 1 && index.size(0) == src.size(0), op,
@@ -55,12 +59,12 @@ int64_t check_scatter_args(const Tensor<T>& src, const Tensor<int64_t>& index, i
               "), got index shape ", shape_str(index.shape()), " for src shape ",
               shape_str(src.shape()));
   if (dim_size < 0) {  // torch_scatter's default: max(index) + 1
-    const Tensor<int64_t> ic = index.contiguous();
+    const Tensor<int64_t> ic = host_index.contiguous();
     const int64_t* p = ic.data_ptr();
     dim_size = ic.numel() ? *std::max_element(p, p + ic.numel()) + 1 : 0;
     dim_size = std::max<int64_t>(dim_size, 0);
   }
-  check_index_bounds(index, dim_size, op, 0, src.shape());
+  check_index_bounds(host_index, dim_size, op, 0, src.shape());
   return dim_size;
 }
 
@@ -141,13 +145,21 @@ inline void check_row_ptr(const Tensor<int64_t>& row_ptr, int64_t entries, const
 template <class T>
 Tensor<T> scatter_sum(const Tensor<T>& src, const Tensor<int64_t>& index, int64_t dim_size = -1) {
   dim_size = detail::check_scatter_args(src, index, dim_size, "scatter_sum");
-  const Tensor<T> s = src.detach().contiguous();
-  const Tensor<int64_t> ic = index.contiguous();
-  const int64_t e = s.size(0), f = detail::prod_rest(s.shape());
-  std::vector<int64_t> ptr, order;
-  detail::counting_sort(ic.data_ptr(), e, dim_size, ptr, order);
-  Tensor<T> out = Tensor<T>::empty(detail::with_rows(src.shape(), dim_size));
-  detail::segment_reduce_sum(s.data_ptr(), order.data(), ptr.data(), dim_size, f, out.data_ptr());
+  Tensor<T> out;
+  if (src.device().is_cuda()) {  // index_add of src's rows into zeros
+    out = Tensor<T>::zeros(detail::with_rows(src.shape(), dim_size), src.device());
+    cuda::scatter_add_along_dim(src.shape(), 0, detail::broadcast_index(index, src.shape(), 0),
+                                src.detach(), out, "scatter_sum");
+  } else {
+    const Tensor<T> s = src.detach().contiguous();
+    const Tensor<int64_t> ic = index.contiguous();
+    const int64_t e = s.size(0), f = detail::prod_rest(s.shape());
+    std::vector<int64_t> ptr, order;
+    detail::counting_sort(ic.data_ptr(), e, dim_size, ptr, order);
+    out = Tensor<T>::empty(detail::with_rows(src.shape(), dim_size));
+    detail::segment_reduce_sum(s.data_ptr(), order.data(), ptr.data(), dim_size, f,
+                               out.data_ptr());
+  }
   if (any_requires_grad(src))
     record(out, "scatter_sum", {src},
            [index](const Tensor<T>& g) -> Grads { return {index_select(g, 0, index)}; });
@@ -162,10 +174,11 @@ Tensor<T> scatter_mean(const Tensor<T>& src, const Tensor<int64_t>& index, int64
   Shape cshape(size_t(src.dim()), 1);
   cshape[0] = dim_size;
   Tensor<T> count = Tensor<T>::zeros(cshape);
-  const Tensor<int64_t> ic = index.contiguous();
+  const Tensor<int64_t> ic =
+      index.device().is_cuda() ? index.detach().to(Device::cpu()) : index.contiguous();
   for (int64_t k = 0; k < ic.numel(); ++k) count.data_ptr()[ic.data_ptr()[k]] += T(1);
   for (int64_t i = 0; i < dim_size; ++i) count.data_ptr()[i] = std::max(count.data_ptr()[i], T(1));
-  return div(scatter_sum(src, index, dim_size), count);
+  return div(scatter_sum(src, index, dim_size), count.to(src.device()));
 }
 
 // (max, argmax) of src[e] over index[e] == i, per feature. Empty rows get 0 and argmax E
@@ -175,6 +188,8 @@ std::pair<Tensor<T>, Tensor<int64_t>> scatter_max(const Tensor<T>& src,
                                                   const Tensor<int64_t>& index,
                                                   int64_t dim_size = -1) {
   static_assert(!is_complex_v<T>, "scatter_max: complex numbers have no order");
+  if (src.defined()) check_cpu(src.device(), "scatter_max");  // no CUDA kernel yet
+  if (index.defined()) check_cpu(index.device(), "scatter_max");
   dim_size = detail::check_scatter_args(src, index, dim_size, "scatter_max");
   const Tensor<T> s = src.detach().contiguous();
   const Tensor<int64_t> ic = index.contiguous();
@@ -228,20 +243,30 @@ std::pair<Tensor<T>, Tensor<int64_t>> scatter_max(const Tensor<T>& src,
 // (torch_scatter.segment_sum_csr).
 template <class T>
 Tensor<T> segment_sum(const Tensor<T>& src, const Tensor<int64_t>& row_ptr) {
-  check_cpu(src.device(), "segment_sum");
+  const bool on_cuda = cuda::use_cuda("segment_sum", src, row_ptr);
+  if (!on_cuda) check_cpu(src.device(), "segment_sum");
   EMBER_CHECK(src.defined() && src.dim() >= 1, "segment_sum: expected src of shape [E, F...], got ",
               src.defined() ? shape_str(src.shape()) : std::string("undefined"));
-  check_row_ptr(row_ptr, src.size(0), "segment_sum");
-  const Tensor<T> s = src.detach().contiguous();
-  const Tensor<int64_t> rp = row_ptr.contiguous();
+  // CUDA: row_ptr is checked (and the backward's rows built) on a host copy.
+  const Tensor<int64_t> host_ptr =
+      on_cuda && row_ptr.defined() ? row_ptr.detach().to(Device::cpu()) : row_ptr;
+  check_row_ptr(host_ptr, src.size(0), "segment_sum");
+  const Tensor<int64_t> rp = host_ptr.contiguous();
   const int64_t n = rp.numel() - 1;
-  const int64_t f = detail::prod_rest(s.shape());
-  Tensor<T> out = Tensor<T>::empty(detail::with_rows(src.shape(), n));
-  detail::segment_reduce_sum(s.data_ptr(), static_cast<const int64_t*>(nullptr), rp.data_ptr(), n,
-                             f, out.data_ptr());
+  Tensor<T> out;
+  if (on_cuda) {
+    out = cuda::segment_sum(src, row_ptr, detail::with_rows(src.shape(), n), "segment_sum");
+  } else {
+    const Tensor<T> s = src.detach().contiguous();
+    const int64_t f = detail::prod_rest(s.shape());
+    out = Tensor<T>::empty(detail::with_rows(src.shape(), n));
+    detail::segment_reduce_sum(s.data_ptr(), static_cast<const int64_t*>(nullptr), rp.data_ptr(),
+                               n, f, out.data_ptr());
+  }
   if (any_requires_grad(src))
     record(out, "segment_sum", {src}, [rp](const Tensor<T>& g) -> Grads {
-      return {index_select(g, 0, detail::rows_of_entries(rp.data_ptr(), rp.numel() - 1))};
+      return {index_select(
+          g, 0, detail::rows_of_entries(rp.data_ptr(), rp.numel() - 1).to(g.device()))};
     });
   return out;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/tensor.hpp>
 #include <initializer_list>
 #include <string>
@@ -41,7 +42,7 @@ Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor<T>& t = tensors[i];
     EMBER_CHECK(t.defined(), "cat: tensor ", i, " is undefined");
-    check_cpu(t.device(), "cat");
+    if (!cuda::use_cuda("cat", first, t)) check_cpu(t.device(), "cat");  // CUDA: same device
     bool ok = t.dim() == first.dim();
     for (int64_t d = 0; ok && d < t.dim(); ++d) ok = d == dim || t.shape()[d] == first.shape()[d];
     if (!ok) {
@@ -64,7 +65,7 @@ Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
   for (const Tensor<T>& t : tensors) {
     const int64_t n = t.shape()[dim];
     if (n > 0 && t.numel() > 0) {
-      if (t.is_contiguous()) {
+      if (t.is_contiguous() && !t.device().is_cuda()) {
         // Each input is `outer` contiguous blocks of n * inner elements, copied whole.
         const int64_t block = n * inner;
         const T* src = t.data_ptr();
@@ -73,7 +74,7 @@ Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
           for (int64_t o = b; o < e; ++o)
             std::memcpy(dst + o * out_row, src + o * block, size_t(block) * sizeof(T));
         });
-      } else {
+      } else {  // also the CUDA path: one strided copy kernel per input
         NoGradGuard no_grad;
         out.narrow(dim, offset, n).copy_(t.detach());
       }
@@ -194,13 +195,22 @@ std::vector<Tensor<T>> chunk(const Tensor<T>& x, int64_t chunks, int64_t dim = 0
 // Reverses the order of elements along each of `dims` (a copy, as in PyTorch).
 template <class T>
 Tensor<T> flip(const Tensor<T>& x, const std::vector<int64_t>& dims) {
-  check_cpu(x.device(), "flip");
+  const bool on_cuda = cuda::use_cuda("flip", x);
+  if (!on_cuda) check_cpu(x.device(), "flip");
   const int64_t nd = x.dim();
   std::vector<bool> flipped(size_t(std::max<int64_t>(nd, 1)), false);
   for (int64_t d : dims) {
     const int64_t w = wrap_dim(d, nd, "flip");
     EMBER_CHECK(!flipped[w], "flip: dimension ", w, " repeated in ", shape_str(dims));
     flipped[w] = true;
+  }
+  if (on_cuda) {
+    Tensor<T> out = cuda::flip_copy(x, flipped);
+    if constexpr (is_differentiable_v<T>) {
+      if (any_requires_grad(x))
+        record(out, "flip", {x}, [dims](const Tensor<T>& g) -> Grads { return {flip(g, dims)}; });
+    }
+    return out;
   }
   const Tensor<T> xc = x.detach().contiguous();
   Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstdint>
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/indexing.hpp>
 #include <ember/ops/scatter.hpp>
@@ -151,30 +152,41 @@ template <class T, class I>
 Tensor<T> spmm(const sparse::CsrMatrix<T, I>& a, const Tensor<T>& x) {
   const char* op = "spmm";
   EMBER_CHECK(a.defined() && x.defined(), op, ": the matrix and X must be defined");
-  check_cpu(x.device(), op);
+  // CUDA: the pattern stays on the host, its index arrays are cached on the device.
+  const bool on_cuda = cuda::use_cuda(op, x, a.values());
+  if (!on_cuda) check_cpu(x.device(), op);
   const Tensor<T>& vals = a.values();
   const auto [H, C] = detail::sparse_heads(vals, x, a.cols(), op, "X");
-  const Tensor<T> xc = x.detach().contiguous(), vc = vals.detach().contiguous();
-  Shape out_shape = x.shape();
-  out_shape[0] = a.rows();
-  Tensor<T> out = Tensor<T>::empty(out_shape);
-  const I* rp = a.row_ptr().data_ptr();
-  const I* ci = a.col_idx().data_ptr();
-  const T* v = vc.data_ptr();
-  const T* xp = xc.data_ptr();
-  T* o = out.data_ptr();
-  const int64_t work = (a.nnz() + a.rows()) * H * C;
-  detail::parallel_rows_balanced(a.rows(), rp, work, [&](int64_t r0, int64_t r1) {
+  Tensor<T> out;
+  if (on_cuda) {
+    const auto [drp, dci] = a.pattern()->on_device(x.device());
+    Shape out_shape = x.shape();
+    out_shape[0] = a.rows();
+    out = cuda::spmm_csr(drp, dci, vals.detach().contiguous(), x.detach().contiguous(), a.rows(), H,
+                         C, out_shape);
+  } else {
+    const Tensor<T> xc = x.detach().contiguous(), vc = vals.detach().contiguous();
+    Shape out_shape = x.shape();
+    out_shape[0] = a.rows();
+    out = Tensor<T>::empty(out_shape);
+    const I* rp = a.row_ptr().data_ptr();
+    const I* ci = a.col_idx().data_ptr();
+    const T* v = vc.data_ptr();
+    const T* xp = xc.data_ptr();
+    T* o = out.data_ptr();
+    const int64_t work = (a.nnz() + a.rows()) * H * C;
+    detail::parallel_rows_balanced(a.rows(), rp, work, [&](int64_t r0, int64_t r1) {
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__AVX2__)
-    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-      if (detail::cpu_has_avx2()) {
-        detail::spmm_rows_avx2<T, I>(r0, r1, rp, ci, v, xp, H, C, o);
-        return;
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        if (detail::cpu_has_avx2()) {
+          detail::spmm_rows_avx2<T, I>(r0, r1, rp, ci, v, xp, H, C, o);
+          return;
+        }
       }
-    }
 #endif
-    detail::spmm_rows<T, I>(r0, r1, rp, ci, v, xp, H, C, o);
-  });
+      detail::spmm_rows<T, I>(r0, r1, rp, ci, v, xp, H, C, o);
+    });
+  }
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(vals, x))
       record(out, "spmm", {vals, x}, [a, x](const Tensor<T>& g) -> Grads {
@@ -197,8 +209,11 @@ template <class T, class I>
 Tensor<T> sddmm(const sparse::CsrMatrix<T, I>& a, const Tensor<T>& p, const Tensor<T>& q) {
   const char* op = "sddmm";
   EMBER_CHECK(a.defined() && p.defined() && q.defined(), op, ": inputs must be defined");
-  check_cpu(p.device(), op);
-  check_cpu(q.device(), op);
+  const bool on_cuda = cuda::use_cuda(op, p, q);
+  if (!on_cuda) {
+    check_cpu(p.device(), op);
+    check_cpu(q.device(), op);
+  }
   EMBER_CHECK((p.dim() == 2 || p.dim() == 3) && q.dim() == p.dim() && p.size(0) == a.rows() &&
                   q.size(0) == a.cols() &&
                   std::equal(p.shape().begin() + 1, p.shape().end(), q.shape().begin() + 1),
@@ -206,33 +221,40 @@ Tensor<T> sddmm(const sparse::CsrMatrix<T, I>& a, const Tensor<T>& p, const Tens
               ", F] (or [.., H, C] both) for a [", a.rows(), ", ", a.cols(), "] matrix, got P ",
               shape_str(p.shape()), " and Q ", shape_str(q.shape()));
   const int64_t H = p.dim() == 3 ? p.size(1) : 1, C = p.dim() == 3 ? p.size(2) : p.size(1);
-  const Tensor<T> pc = p.detach().contiguous(), qc = q.detach().contiguous();
-  Tensor<T> out = p.dim() == 3 ? Tensor<T>::empty({a.nnz(), H}) : Tensor<T>::empty({a.nnz()});
-  const I* rp = a.row_ptr().data_ptr();
-  const I* ci = a.col_idx().data_ptr();
-  const T* pp = pc.data_ptr();
-  const T* qp = qc.data_ptr();
-  T* o = out.data_ptr();
-  const int64_t F = H * C;
-  detail::parallel_rows_balanced(a.rows(), rp, (a.nnz() + a.rows()) * F,
-                                 [&](int64_t r0, int64_t r1) {
-                                   for (int64_t r = r0; r < r1; ++r) {
-                                     const T* __restrict__ pr = pp + r * F;
-                                     for (int64_t k = int64_t(rp[r]); k < int64_t(rp[r + 1]); ++k) {
-                                       const T* __restrict__ qr = qp + int64_t(ci[k]) * F;
-                                       for (int64_t h = 0; h < H; ++h) {
-                                         T acc = T(0);
-                                         const T* __restrict__ ph = pr + h * C;
-                                         const T* __restrict__ qh = qr + h * C;
+  Tensor<T> out;
+  if (on_cuda) {
+    const auto [drp, dci] = a.pattern()->on_device(p.device());
+    out = cuda::sddmm_csr(drp, dci, p.detach().contiguous(), q.detach().contiguous(), a.rows(), H, C,
+                          p.dim() == 3 ? Shape{a.nnz(), H} : Shape{a.nnz()});
+  } else {
+    const Tensor<T> pc = p.detach().contiguous(), qc = q.detach().contiguous();
+    out = p.dim() == 3 ? Tensor<T>::empty({a.nnz(), H}) : Tensor<T>::empty({a.nnz()});
+    const I* rp = a.row_ptr().data_ptr();
+    const I* ci = a.col_idx().data_ptr();
+    const T* pp = pc.data_ptr();
+    const T* qp = qc.data_ptr();
+    T* o = out.data_ptr();
+    const int64_t F = H * C;
+    detail::parallel_rows_balanced(a.rows(), rp, (a.nnz() + a.rows()) * F,
+                                   [&](int64_t r0, int64_t r1) {
+                                     for (int64_t r = r0; r < r1; ++r) {
+                                       const T* __restrict__ pr = pp + r * F;
+                                       for (int64_t k = int64_t(rp[r]); k < int64_t(rp[r + 1]); ++k) {
+                                         const T* __restrict__ qr = qp + int64_t(ci[k]) * F;
+                                         for (int64_t h = 0; h < H; ++h) {
+                                           T acc = T(0);
+                                           const T* __restrict__ ph = pr + h * C;
+                                           const T* __restrict__ qh = qr + h * C;
 #ifdef _OPENMP
 #pragma omp simd reduction(+ : acc)
 #endif
-                                         for (int64_t c = 0; c < C; ++c) acc += ph[c] * qh[c];
-                                         o[k * H + h] = acc;
+                                           for (int64_t c = 0; c < C; ++c) acc += ph[c] * qh[c];
+                                           o[k * H + h] = acc;
+                                         }
                                        }
                                      }
-                                   }
-                                 });
+                                   });
+  }
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(p, q))
       record(out, "sddmm", {p, q}, [a, p, q](const Tensor<T>& g) -> Grads {
@@ -254,6 +276,18 @@ Tensor<T> segment_softmax(const Tensor<T>& src, const Tensor<int64_t>& row_ptr) 
   const char* op = "segment_softmax";
   EMBER_CHECK(src.defined() && src.dim() >= 1, op, ": expected src of shape [E, H...], got ",
               src.defined() ? shape_str(src.shape()) : std::string("undefined"));
+  if (cuda::use_cuda(op, src)) {  // row_ptr is validated on the host, then copied
+    const Tensor<int64_t> rp_host = row_ptr.defined() ? row_ptr.to(Device::cpu()) : row_ptr;
+    check_row_ptr(rp_host, src.size(0), op);
+    const Tensor<int64_t> rp = rp_host.to(src.device());
+    Tensor<T> out = cuda::segment_softmax_forward(src.detach().contiguous(), rp);
+    // First order only on CUDA: the backward is one kernel, not a differentiable composition.
+    if (any_requires_grad(src))
+      record(out, "segment_softmax", {src}, [rp, y = out.detach()](const Tensor<T>& g) -> Grads {
+        return {cuda::segment_softmax_backward(g, y, rp)};
+      });
+    return out;
+  }
   check_cpu(src.device(), op);
   check_row_ptr(row_ptr, src.size(0), op);
   const Tensor<T> s = src.detach().contiguous();

@@ -38,6 +38,30 @@ Tensor<T> mul_const_derivative(const Tensor<T>& g, const Tensor<T>& s, const cha
   return mul_derivative(g, s, op, df);
 }
 
+// The CUDA path of a pointwise op whose forward output `out` a kernel already computed. The
+// backward is g * deriv(x, y) in a plain backward (deriv: a derivative kernel on the detached
+// input x or output y) and graph_rule(x, g) under create_graph (the CPU rule's differentiable
+// ops, which run on the GPU too).
+template <class T, class D, class G>
+Tensor<T> cuda_pointwise(const Tensor<T>& x, Tensor<T> out, const char* op, D deriv,
+                         G graph_rule) {
+  if (any_requires_grad(x))
+    record(out, op, {x}, [x, y = out.detach(), deriv, graph_rule](const Tensor<T>& g) -> Grads {
+      if (GradMode::is_enabled()) return {graph_rule(x, g)};
+      return {mul(g, deriv(x.detach(), y))};
+    });
+  return out;
+}
+
+// A derivative kernel for cuda_pointwise: f applied to the input (FromOutput false) or to the
+// forward output, with the op's scalar s.
+template <class T, bool FromOutput>
+auto cuda_derivative(cuda::UnaryOp f, const char* op, double s = 0.0) {
+  return [f, op, s](const Tensor<T>& x, const Tensor<T>& y) {
+    return cuda::unary(f, FromOutput ? y : x, s, op);
+  };
+}
+
 }  // namespace detail
 
 // ---------------------------------------------------------------- exp, log
@@ -88,6 +112,11 @@ Tensor<T> log(const Tensor<T>& x) {
 template <class T>
 Tensor<T> sqrt(const Tensor<T>& x) {
   static_assert(is_differentiable_v<T>, "sqrt: needs a floating-point or complex tensor");
+  if (cuda::use_cuda("sqrt", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Sqrt, x, 0.0, "sqrt"), "sqrt",
+        detail::cuda_derivative<T, true>(cuda::UnaryOp::SqrtGradY, "sqrt_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) { return div(g, conj(mul(sqrt(x), T(2)))); });
   check_cpu(x.device(), "sqrt");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return std::sqrt(v); });
   if (any_requires_grad(x))
@@ -104,6 +133,14 @@ Tensor<T> sqrt(const Tensor<T>& x) {
 template <class T>
 Tensor<T> rsqrt(const Tensor<T>& x) {
   static_assert(is_differentiable_v<T>, "rsqrt: needs a floating-point or complex tensor");
+  if (cuda::use_cuda("rsqrt", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Rsqrt, x, 0.0, "rsqrt"), "rsqrt",
+        detail::cuda_derivative<T, true>(cuda::UnaryOp::RsqrtGradY, "rsqrt_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) {
+          const Tensor<T> r = rsqrt(x);
+          return mul(g, conj(mul(mul(r, mul(r, r)), T(-0.5))));
+        });
   check_cpu(x.device(), "rsqrt");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return T(1) / std::sqrt(v); });
   if (any_requires_grad(x))
@@ -121,6 +158,15 @@ Tensor<T> rsqrt(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> square(const Tensor<T>& x) {
+  if (cuda::use_cuda("square", x)) {
+    Tensor<T> out = cuda::unary(cuda::UnaryOp::Square, x, 0.0, "square");
+    if constexpr (is_differentiable_v<T>)
+      return detail::cuda_pointwise(
+          x, out, "square",
+          detail::cuda_derivative<T, false>(cuda::UnaryOp::MulScalar, "square_backward", 2.0),
+          [](const Tensor<T>& x, const Tensor<T>& g) { return mul(g, conj(mul(x, T(2)))); });
+    return out;
+  }
   check_cpu(x.device(), "square");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return v * v; });
   if constexpr (is_differentiable_v<T>) {
@@ -138,6 +184,14 @@ Tensor<T> square(const Tensor<T>& x) {
 template <class T>
 Tensor<T> reciprocal(const Tensor<T>& x) {
   static_assert(is_differentiable_v<T>, "reciprocal: needs a floating-point or complex tensor");
+  if (cuda::use_cuda("reciprocal", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Reciprocal, x, 0.0, "reciprocal"), "reciprocal",
+        detail::cuda_derivative<T, true>(cuda::UnaryOp::ReciprocalGradY, "reciprocal_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) {
+          const Tensor<T> r = reciprocal(x);
+          return mul(g, conj(neg(mul(r, r))));
+        });
   check_cpu(x.device(), "reciprocal");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return T(1) / v; });
   if (any_requires_grad(x))
@@ -160,6 +214,11 @@ Tensor<T> cos(const Tensor<T>& x);
 template <class T>
 Tensor<T> sin(const Tensor<T>& x) {
   static_assert(is_differentiable_v<T>, "sin: needs a floating-point or complex tensor");
+  if (cuda::use_cuda("sin", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Sin, x, 0.0, "sin"), "sin",
+        detail::cuda_derivative<T, false>(cuda::UnaryOp::Cos, "sin_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) { return mul(g, conj(cos(x))); });
   check_cpu(x.device(), "sin");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return std::sin(v); });
   if (any_requires_grad(x))
@@ -174,6 +233,11 @@ Tensor<T> sin(const Tensor<T>& x) {
 template <class T>
 Tensor<T> cos(const Tensor<T>& x) {
   static_assert(is_differentiable_v<T>, "cos: needs a floating-point or complex tensor");
+  if (cuda::use_cuda("cos", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Cos, x, 0.0, "cos"), "cos",
+        detail::cuda_derivative<T, false>(cuda::UnaryOp::NegSin, "cos_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) { return mul(g, conj(neg(sin(x)))); });
   check_cpu(x.device(), "cos");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return std::cos(v); });
   if (any_requires_grad(x))
@@ -189,6 +253,14 @@ Tensor<T> cos(const Tensor<T>& x) {
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
   static_assert(is_differentiable_v<T>, "tanh: needs a floating-point or complex tensor");
+  if (cuda::use_cuda("tanh", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Tanh, x, 0.0, "tanh"), "tanh",
+        detail::cuda_derivative<T, true>(cuda::UnaryOp::TanhGradY, "tanh_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) {
+          const Tensor<T> t = tanh(x);
+          return mul(g, conj(rsub(mul(t, t), T(1))));
+        });
   check_cpu(x.device(), "tanh");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return std::tanh(v); });
   if (any_requires_grad(x))
@@ -207,6 +279,13 @@ Tensor<T> tanh(const Tensor<T>& x) {
 template <class T>
 Tensor<T> erf(const Tensor<T>& x) {
   static_assert(std::is_floating_point_v<T>, "erf: needs a real floating-point tensor");
+  if (cuda::use_cuda("erf", x))
+    return detail::cuda_pointwise(
+        x, cuda::unary(cuda::UnaryOp::Erf, x, 0.0, "erf"), "erf",
+        detail::cuda_derivative<T, false>(cuda::UnaryOp::ErfGrad, "erf_backward"),
+        [](const Tensor<T>& x, const Tensor<T>& g) {
+          return mul(g, mul(exp(neg(mul(x, x))), T(M_2_SQRTPI)));
+        });
   check_cpu(x.device(), "erf");
   Tensor<T> out = cpu::map_unary<T>(x, [](T v) { return std::erf(v); });
   if (any_requires_grad(x))
@@ -227,6 +306,15 @@ Tensor<T> erf(const Tensor<T>& x) {
 template <class T>
 Tensor<real_t<T>> abs(const Tensor<T>& x) {
   using R = real_t<T>;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (cuda::use_cuda("abs", x)) {
+      // d|x| = sign(x), 0 at 0: a constant mask in both modes (its derivative is zero a.e.).
+      const auto sign = detail::cuda_derivative<T, false>(cuda::UnaryOp::Sign, "abs_backward");
+      return detail::cuda_pointwise(
+          x, cuda::unary(cuda::UnaryOp::Abs, x, 0.0, "abs"), "abs", sign,
+          [sign](const Tensor<T>& x, const Tensor<T>& g) { return mul(g, sign(x.detach(), x)); });
+    }
+  }
   check_cpu(x.device(), "abs");
   Tensor<R> out = cpu::map_unary<R>(x, [](T v) -> R {
     if constexpr (std::is_unsigned_v<T> || std::is_same_v<T, bool>)
@@ -270,6 +358,23 @@ template <class T>
 Tensor<T> clamp(const Tensor<T>& x, std::optional<std::type_identity_t<T>> min,
                 std::optional<std::type_identity_t<T>> max) {
   static_assert(!is_complex_v<T>, "clamp: complex tensors have no order");
+  if (cuda::use_cuda("clamp", x)) {
+    EMBER_CHECK(min.has_value() || max.has_value(),
+                "clamp: at least one of min and max must be given (input shape ",
+                shape_str(x.shape()), ")");
+    // An absent bound is an infinite one: the same comparisons as the CPU's give the same
+    // values, NaN and min > max included, and the same gradient mask.
+    const double lo = min ? double(*min) : -INFINITY, hi = max ? double(*max) : INFINITY;
+    Tensor<T> out = cuda::unary2(cuda::UnaryOp::Clamp, x, lo, hi, "clamp");
+    if constexpr (is_differentiable_v<T>) {
+      if (any_requires_grad(x))
+        record(out, "clamp", {x}, [x, lo, hi](const Tensor<T>& g) -> Grads {
+          return {mul(g, cuda::unary2(cuda::UnaryOp::ClampMask, x.detach(), lo, hi,
+                                      "clamp_backward"))};
+        });
+    }
+    return out;
+  }
   check_cpu(x.device(), "clamp");
   EMBER_CHECK(min.has_value() || max.has_value(),
               "clamp: at least one of min and max must be given (input shape ",

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch_spatial.hpp>
 #include <ember/core/tensor.hpp>
 
 namespace ember {
@@ -78,6 +79,7 @@ inline std::vector<int64_t> pad_table(int64_t n, int64_t left, int64_t right, Pa
 template <class T>
 Tensor<T> pad_kernel(const Tensor<T>& src, const Shape& small, const Shape& big,
                      const std::vector<std::vector<int64_t>>& tables, T fill, bool adjoint) {
+  if (cuda::use_cuda("pad", src)) return cuda::pad(src, small, big, tables, fill, adjoint);
   const int64_t k = int64_t(tables.size()), nd = int64_t(small.size());
   const Shape& out_shape = adjoint ? small : big;
   Tensor<T> out = adjoint ? Tensor<T>::zeros(small, src.device()) : Tensor<T>::empty(big, src.device());
@@ -253,6 +255,8 @@ InterpTable<T> interp_table(int64_t in, int64_t out, std::optional<double> scale
 template <class T>
 Tensor<T> interp_kernel(const Tensor<T>& src, const Shape& small, const Shape& big,
                         const InterpTable<T>& th, const InterpTable<T>& tw, bool adjoint) {
+  if (cuda::use_cuda("interpolate", src))
+    return cuda::interpolate(src, small, big, th, tw, adjoint);
   const int64_t nd = int64_t(small.size());
   const int64_t H = small[nd - 2], W = small[nd - 1], OH = big[nd - 2], OW = big[nd - 1];
   int64_t P = 1;

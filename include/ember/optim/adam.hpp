@@ -92,10 +92,16 @@ template <class Options, bool Decoupled>
 class AdamImpl : public ParamGroupOptimizer<Options> {
  public:
   void step() override {
+    cuda::OptimBatch on_cuda;  // CUDA parameters: queued, then one multi-tensor launch
     this->for_each_param_with_grad([&](size_t i, const TensorImpl& p, const Options& o) {
       AnyTensor& step = this->state(i, "step");
       AnyTensor& exp_avg = this->state(i, "exp_avg");
       AnyTensor& exp_avg_sq = this->state(i, "exp_avg_sq");
+      // State loaded from another device moves to the parameter's ("step" stays on the host).
+      const Device dev = p.storage->device();
+      cuda::move_state_to(step, Device::cpu());
+      cuda::move_state_to(exp_avg, dev);
+      cuda::move_state_to(exp_avg_sq, dev);
       if (!step.defined()) {
         step = Tensor<int64_t>::scalar(0);
         exp_avg = detail::zeros_like(p);
@@ -104,10 +110,16 @@ class AdamImpl : public ParamGroupOptimizer<Options> {
       const TensorImpl* max_sq = nullptr;
       if (o.amsgrad) {  // zeros is right even if amsgrad was switched on late: max(0, v) = v
         AnyTensor& m = this->state(i, "max_exp_avg_sq");
+        cuda::move_state_to(m, dev);
         if (!m.defined()) m = detail::zeros_like(p);
         max_sq = m.impl.get();
       }
       const int64_t t = ++*Tensor<int64_t>(step.impl).data_ptr();
+      if (dev.is_cuda()) {
+        on_cuda.adam(p, *exp_avg.impl, *exp_avg_sq.impl, max_sq, t, Decoupled, o.lr, o.beta1,
+                     o.beta2, o.eps, o.weight_decay, o.maximize);
+        return;
+      }
       detail::visit_real_dtype(p.dtype, this->name_.c_str(), [&](auto* tag) {
         using R = std::remove_pointer_t<decltype(tag)>;
         update<R>(detail::real_data<R>(p), detail::real_data<R>(*p.grad),
@@ -115,6 +127,7 @@ class AdamImpl : public ParamGroupOptimizer<Options> {
                   max_sq ? detail::real_data<R>(*max_sq) : nullptr, detail::real_numel(p), o, t);
       });
     });
+    on_cuda.launch();
   }
 
  protected:

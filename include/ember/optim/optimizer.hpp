@@ -3,7 +3,8 @@
 // per-parameter state, state_dict / load_state_dict and the checks every step() makes.
 //
 // The update contract (as PyTorch's, with set_to_none=True semantics for zero_grad):
-// - Parameters are leaves of any floating-point or complex dtype, contiguous, on the CPU.
+// - Parameters are leaves of any floating-point or complex dtype, contiguous, on the CPU or
+//   (in a CUDA build) a CUDA device, where the steps run as fused multi-tensor kernels.
 // - step() skips parameters whose grad is undefined; a defined grad must have the parameter's
 //   dtype and shape and be contiguous (the engine makes leaf grads own contiguous memory).
 // - Updates are in place, one fused pass per parameter over (param, grad, state). A complex
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include <ember/autograd/grad_mode.hpp>
+#include <ember/backend/cuda/dispatch_indexing.hpp>
 #include <ember/core/tensor.hpp>
 
 namespace ember::optim {
@@ -125,7 +127,7 @@ inline void check_param(const AnyTensor& p, const char* op, size_t index) {
               ") is not a leaf; optimizers update leaves (use detach().requires_grad_())");
   EMBER_CHECK(t.is_contiguous(), op, ": parameter ", index, " of shape ", shape_str(t.shape),
               " has strides ", shape_str(t.strides), "; expected a contiguous tensor");
-  check_cpu(t.storage->device(), op);
+  cuda::check_backend(t.storage->device(), op);
 }
 
 // A gradient an update can read in one flat pass: same dtype and shape, contiguous.
@@ -137,7 +139,10 @@ inline void check_grad(const TensorImpl& p, const char* op, size_t index) {
   EMBER_CHECK(g.is_contiguous(), op, ": the gradient of parameter ", index, " (shape ",
               shape_str(g.shape), ") has strides ", shape_str(g.strides),
               "; expected a contiguous gradient");
-  check_cpu(g.storage->device(), op);
+  cuda::check_backend(g.storage->device(), op);
+  EMBER_CHECK(g.storage->device() == p.storage->device(), op, ": the gradient of parameter ", index,
+              " is on ", g.storage->device().str(), " but the parameter is on ",
+              p.storage->device().str());
 }
 
 // "12" -> 12; nullopt for anything but a plain decimal number.

@@ -58,14 +58,21 @@ class SGD : public ParamGroupOptimizer<SGDOptions> {
       : ParamGroupOptimizer("SGD", std::move(groups), defaults) {}
 
   void step() override {
+    cuda::OptimBatch on_cuda;  // CUDA parameters: queued, then one multi-tensor launch
     for_each_param_with_grad([&](size_t i, const TensorImpl& p, const SGDOptions& o) {
       const TensorImpl* buf = nullptr;
       bool first = false;
       if (o.momentum != 0) {
         AnyTensor& b = state(i, "momentum_buffer");
+        cuda::move_state_to(b, p.storage->device());  // loaded from another device
         first = !b.defined();
         if (first) b = detail::zeros_like(p);
         buf = b.impl.get();
+      }
+      if (p.storage->device().is_cuda()) {
+        on_cuda.sgd(p, buf, first, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov,
+                    o.maximize);
+        return;
       }
       detail::visit_real_dtype(p.dtype, "SGD.step", [&](auto* tag) {
         using R = std::remove_pointer_t<decltype(tag)>;
@@ -73,6 +80,7 @@ class SGD : public ParamGroupOptimizer<SGDOptions> {
                   buf ? detail::real_data<R>(*buf) : nullptr, detail::real_numel(p), o, first);
       });
     });
+    on_cuda.launch();
   }
 
  protected:

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/indexing.hpp>
 #include <ember/ops/scatter.hpp>
@@ -61,6 +62,17 @@ struct CsrPattern {
   }
   // row_ptr as int64 (segment ops take int64).
   Tensor<int64_t> row_ptr64() const { return row_ptr.template to<int64_t>(); }
+
+  // row_ptr and col_idx on `device`, copied on first use and cached: the pattern itself stays
+  // on the host (its derived data is computed there), the CUDA kernels read these copies.
+  std::pair<Tensor<I>, Tensor<I>> on_device(Device device) const {
+    if (device.is_cpu()) return {row_ptr, col_idx};
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const DeviceArrays& d : device_arrays_)
+      if (d.device == device) return {d.row_ptr, d.col_idx};
+    device_arrays_.push_back({device, row_ptr.to(device), col_idx.to(device)});
+    return {device_arrays_.back().row_ptr, device_arrays_.back().col_idx};
+  }
 
   // The pattern of the transpose and `perm`: the transpose's entry k is this pattern's entry
   // perm[k]. Computed once; the transpose's own transpose points back here.
@@ -102,7 +114,12 @@ struct CsrPattern {
   }
 
  private:
+  struct DeviceArrays {
+    Device device;
+    Tensor<I> row_ptr, col_idx;
+  };
   mutable std::mutex mu_;
+  mutable std::vector<DeviceArrays> device_arrays_;
   mutable Tensor<int64_t> entry_rows_;
   mutable std::shared_ptr<const CsrPattern> t_strong_;
   mutable std::weak_ptr<const CsrPattern> t_weak_;
@@ -148,10 +165,27 @@ void validate_csr(int64_t rows, int64_t cols, const Tensor<I>& row_ptr, const Te
     }
 }
 
+// The entries of values [nnz, ...] on a CUDA device in the order perm (out[k] = values[perm[k]],
+// perm and its inverse inv on the host): the transpose's values. Its gradient is the gather by
+// inv, so it is differentiable to any order.
+template <class T>
+Tensor<T> permute_entries_cuda(const Tensor<T>& values, const Tensor<int64_t>& perm,
+                               const Tensor<int64_t>& inv) {
+  Tensor<T> out = cuda::gather_rows(values.detach().contiguous(), perm.to(values.device()));
+  if constexpr (is_differentiable_v<T>) {
+    if (any_requires_grad(values))
+      record(out, "csr_permute_values", {values}, [perm, inv](const Tensor<T>& g) -> Grads {
+        return {permute_entries_cuda(g, inv, perm)};
+      });
+  }
+  return out;
+}
+
 template <class T>
 void validate_values(const Tensor<T>& values, int64_t nnz, const char* op) {
   EMBER_CHECK(values.defined(), op, ": values must be defined");
-  check_cpu(values.device(), op);
+  // Values may live on a CUDA device (spmm / sddmm / transpose run there); the pattern may not.
+  if (!cuda::use_cuda(op, values)) check_cpu(values.device(), op);
   EMBER_CHECK(values.dim() >= 1 && values.size(0) == nnz, op,
               ": values must have shape [nnz] or [nnz, H...] with nnz = ", nnz, ", got ",
               shape_str(values.shape()));
@@ -318,6 +352,11 @@ class CsrMatrix {
   // The same pattern with other values ([nnz] or [nnz, H...]).
   CsrMatrix with_values(const Tensor<T>& values) const { return CsrMatrix(pattern_, values); }
 
+  // The matrix with its values on `device` (differentiably, as Tensor::to). The pattern is
+  // shared and stays on the host; spmm, sddmm, transpose and edge_softmax then run on the
+  // device (the other structure operations are CPU only).
+  CsrMatrix to(Device device) const { return with_values(values_.to(device)); }
+
   // ------------------------------------------------------------------ structure
   // The [cols, rows] transpose. The pattern and permutation are computed once per pattern;
   // values are gathered: differentiably when they require grad, else once per values tensor
@@ -325,6 +364,8 @@ class CsrMatrix {
   // data_ptr() to constant values is not seen).
   CsrMatrix transpose() const {
     auto [tp, perm] = checked().transposed(pattern_);
+    if (values_.device().is_cuda())  // gathered on the device; tp's own perm is the inverse
+      return CsrMatrix(tp, detail::permute_entries_cuda(values_, perm, tp->transposed(tp).second));
     if (values_.requires_grad()) return CsrMatrix(tp, index_select(values_, 0, perm));
     std::lock_guard<std::mutex> lock(tcache_->mu);
     if (!tcache_->tvalues.defined() || tcache_->version != values_.impl()->version) {

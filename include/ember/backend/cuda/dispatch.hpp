@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -163,6 +164,314 @@ inline void split_dims(const Shape& s, int64_t d, int64_t& outer, int64_t& n, in
   outer = 1, inner = 1, n = s.empty() ? 1 : s[size_t(d)];
   for (int64_t i = 0; i < d; ++i) outer *= s[size_t(i)];
   for (int64_t i = d + 1; i < int64_t(s.size()); ++i) inner *= s[size_t(i)];
+}
+
+// unary with the op's two scalars (UnaryOp::Clamp, ClampMask, Softplus, SoftplusGrad).
+template <class T>
+Tensor<T> unary2(UnaryOp uop, const Tensor<T>& x, double s, double s2, const char* op) {
+  detail::check_dtype<T>(op);
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    Tensor<T> xc = x.detach();
+    StridedLayout l;
+    if (!make_layout(l, x.shape(), {&out.strides(), &xc.strides()})) {
+      xc = xc.contiguous();
+      make_layout(l, x.shape(), {&out.strides(), &xc.strides()});
+    }
+    cuda::unary2(uop, out.data_ptr(), xc.data_ptr(), s, s2, l, x.device().index);
+#else
+    (void)uop, (void)s, (void)s2;
+    detail::no_cuda(op);
+#endif
+  }
+  return out;
+}
+
+// Predicates (comparisons, logical ops, isnan...) have kernels for bool inputs too.
+template <class T>
+inline constexpr bool has_predicate_kernels_v = has_kernels_v<T> || std::is_same_v<T, bool>;
+
+// A bool tensor: op(a, b) with broadcasting, op(a, scalar) when b is undefined, or op(a) for
+// the one-operand ops (Not, IsNan, IsInf, IsFinite; b undefined).
+template <class T>
+Tensor<bool> predicate(PredicateOp pop, const Tensor<T>& a, const Tensor<T>& b, double scalar,
+                       const char* op) {
+  if constexpr (!has_predicate_kernels_v<T>)
+    fail(op, ": the CUDA backend has kernels for float32, float64 and bool only, got ",
+         dtype_name(dtype_v<T>));
+  const Shape shape = b.defined() ? broadcast_shapes(a.shape(), b.shape(), op) : a.shape();
+  Tensor<bool> out = Tensor<bool>::empty(shape, a.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_predicate_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    Tensor<T> ea = a.detach().expand(shape), eb = b.defined() ? b.detach().expand(shape) : ea;
+    StridedLayout l;
+    if (!make_layout(l, shape, {&out.strides(), &ea.strides(), &eb.strides()})) {
+      ea = ea.contiguous();
+      eb = b.defined() ? eb.contiguous() : ea;
+      make_layout(l, shape, {&out.strides(), &ea.strides(), &eb.strides()});
+    }
+    cuda::predicate(pop, out.data_ptr(), ea.data_ptr(), b.defined() ? eb.data_ptr() : nullptr,
+                    scalar, l, a.device().index);
+#else
+    (void)pop, (void)scalar;
+    detail::no_cuda(op);
+#endif
+  }
+  return out;
+}
+
+// cond ? a : b, all three broadcast together (no autograd: the op records its rule).
+template <class T>
+Tensor<T> where(const Tensor<bool>& cond, const Tensor<T>& a, const Tensor<T>& b,
+                const char* op) {
+  detail::check_dtype<T>(op);
+  const Shape shape =
+      broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), op), b.shape(), op);
+  Tensor<T> out = Tensor<T>::empty(shape, a.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    Tensor<T> ea = a.detach().expand(shape), eb = b.detach().expand(shape);
+    Tensor<bool> ec = cond.detach().expand(shape);
+    StridedLayout l, lc;
+    if (!make_layout(l, shape, {&out.strides(), &ea.strides(), &eb.strides()})) {
+      ea = ea.contiguous();
+      eb = eb.contiguous();
+      make_layout(l, shape, {&out.strides(), &ea.strides(), &eb.strides()});
+    }
+    if (!make_layout(lc, shape, {&out.strides(), &ec.strides()})) {
+      ec = ec.contiguous();
+      make_layout(lc, shape, {&out.strides(), &ec.strides()});
+    }
+    cuda::where(out.data_ptr(), ec.data_ptr(), ea.data_ptr(), eb.data_ptr(), l, lc,
+                a.device().index);
+#else
+    (void)cond;
+    detail::no_cuda(op);
+#endif
+  }
+  return out;
+}
+
+namespace detail {
+
+// x's elements as a contiguous [outer, n, inner] with the (sorted, unique) rdims in the middle:
+// x itself made contiguous when rdims are one block of dims, else a copy of x permuted to
+// (kept dims, rdims) with inner = 1. The output of a reduction is then [outer, inner] in the
+// row-major order of the kept dims (and the reduced index is row-major over rdims either way).
+template <class T>
+Tensor<T> reduction_block(const Tensor<T>& x, const std::vector<int64_t>& rdims, int64_t& outer,
+                          int64_t& n, int64_t& inner) {
+  outer = 1, n = 1, inner = 1;
+  const bool block = rdims.empty() || rdims.back() - rdims.front() + 1 == int64_t(rdims.size());
+  if (block) {
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      if (!rdims.empty() && d < rdims.front())
+        outer *= x.shape()[size_t(d)];
+      else if (!rdims.empty() && d <= rdims.back())
+        n *= x.shape()[size_t(d)];
+      else
+        inner *= x.shape()[size_t(d)];
+    }
+    // Few long columns (var over dim 0 of [100000, 64]): one thread per column would read its
+    // column serially; after a transposed copy one block reduces each instead.
+    const bool few_long_columns = inner > 1 && outer * inner <= 4096 && n >= 1024;
+    if (!few_long_columns) return x.detach().contiguous();
+    outer = 1, n = 1, inner = 1;
+  }
+  std::vector<int64_t> perm;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (!std::binary_search(rdims.begin(), rdims.end(), d)) {
+      perm.push_back(d);
+      outer *= x.shape()[size_t(d)];
+    }
+  for (int64_t d : rdims) {
+    perm.push_back(d);
+    n *= x.shape()[size_t(d)];
+  }
+  return x.detach().permute(perm).contiguous();
+}
+
+}  // namespace detail
+
+// A reduction over rdims (sorted, unique, from reduction_dims) giving values: Max, Min,
+// LogSumExp, Var, Std (correction for the last two). Over 0 elements: LogSumExp gives -inf and
+// Var / Std NaN, as on the CPU (the callers reject empty Max / Min).
+template <class T>
+Tensor<T> reduce_values(ReduceOp rop, const Tensor<T>& x, const std::vector<int64_t>& rdims,
+                        bool keepdim, int64_t correction, const char* op) {
+  detail::check_dtype<T>(op);
+  Tensor<T> out = Tensor<T>::empty(reduced_shape(x.shape(), rdims, keepdim), x.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    int64_t outer, n, inner;
+    const Tensor<T> xc = detail::reduction_block(x, rdims, outer, n, inner);
+    if (n == 0) {
+      EMBER_CHECK(rop == ReduceOp::LogSumExp || rop == ReduceOp::Var || rop == ReduceOp::Std, op,
+                  ": cannot reduce over 0 elements");
+      return out.fill_(rop == ReduceOp::LogSumExp ? -std::numeric_limits<T>::infinity()
+                                                  : std::numeric_limits<T>::quiet_NaN());
+    }
+    cuda::reduce_dim(rop, out.data_ptr(), nullptr, xc.data_ptr(), outer, n, inner, correction,
+                     x.device().index);
+#else
+    (void)rop, (void)correction;
+    detail::no_cuda(op);
+#endif
+  }
+  return out;
+}
+
+// ArgMax / ArgMin over rdims (non-empty reduction): the extreme values and their first indices
+// (row-major over rdims), both of shape reduced_shape(x, rdims, keepdim).
+template <class T>
+void reduce_arg(ReduceOp rop, const Tensor<T>& x, const std::vector<int64_t>& rdims, bool keepdim,
+                Tensor<T>& values, Tensor<int64_t>& indices, const char* op) {
+  detail::check_dtype<T>(op);
+  const Shape shape = reduced_shape(x.shape(), rdims, keepdim);
+  values = Tensor<T>::empty(shape, x.device());
+  indices = Tensor<int64_t>::empty(shape, x.device());
+  if (values.numel() == 0) return;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    int64_t outer, n, inner;
+    const Tensor<T> xc = detail::reduction_block(x, rdims, outer, n, inner);
+    EMBER_CHECK(n > 0, op, ": cannot reduce over 0 elements");
+    cuda::reduce_dim(rop, values.data_ptr(), indices.data_ptr(), xc.data_ptr(), outer, n, inner, 0,
+                     x.device().index);
+#else
+    (void)rop;
+    detail::no_cuda(op);
+#endif
+  }
+}
+
+// Along dim d of src: out[..., 0, ...] = src[..., idx[..., 0, ...], ...], idx of src's shape
+// with size 1 at d (a keepdim reduction's shape). No autograd.
+template <class T>
+Tensor<T> pick_dim(const Tensor<T>& src, const Tensor<int64_t>& idx, int64_t d, const char* op) {
+  detail::check_dtype<T>(op);
+  Tensor<T> out = Tensor<T>::empty(idx.shape(), src.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    int64_t outer, n, inner;
+    split_dims(src.shape(), d, outer, n, inner);
+    const Tensor<T> sc = src.detach().contiguous();
+    const Tensor<int64_t> ic = idx.contiguous();
+    cuda::pick_dim(out.data_ptr(), sc.data_ptr(), ic.data_ptr(), outer, n, inner,
+                   src.device().index);
+#else
+    (void)d;
+    detail::no_cuda(op);
+#endif
+  }
+  return out;
+}
+
+// The gradient of pick_dim: zeros of in_shape with src written where idx points along dim d.
+template <class T>
+Tensor<T> place_dim(const Tensor<T>& src, const Tensor<int64_t>& idx, const Shape& in_shape,
+                    int64_t d, const char* op) {
+  detail::check_dtype<T>(op);
+  Tensor<T> out = Tensor<T>::empty(in_shape, src.device());
+  if (out.numel() == 0) return out;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    int64_t outer, n, inner;
+    split_dims(in_shape, d, outer, n, inner);
+    const Tensor<T> sc = src.detach().contiguous();
+    const Tensor<int64_t> ic = idx.contiguous();
+    cuda::place_dim(out.data_ptr(), sc.data_ptr(), ic.data_ptr(), outer, n, inner,
+                    src.device().index);
+#else
+    (void)idx, (void)d;
+    detail::no_cuda(op);
+#endif
+  }
+  return out;
+}
+
+// Fused cross entropy (see api.hpp): per-row loss and logsumexp of contiguous logits x [rows, n]
+// against class indices target [rows] (validated) with per-row weights w [rows].
+template <class T>
+void cross_entropy_forward(const Tensor<T>& x, const Tensor<int64_t>& target, const Tensor<T>& w,
+                           Tensor<T>& loss, Tensor<T>& lse) {
+  detail::check_dtype<T>("cross_entropy");
+  const int64_t rows = x.shape()[0], n = x.shape()[1];
+  loss = Tensor<T>::empty({rows}, x.device());
+  lse = Tensor<T>::empty({rows}, x.device());
+  if (rows == 0) return;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    const Tensor<int64_t> tc = target.contiguous();
+    const Tensor<T> wc = w.detach().contiguous();
+    cuda::cross_entropy_forward(loss.data_ptr(), lse.data_ptr(), x.data_ptr(), tc.data_ptr(),
+                                wc.data_ptr(), rows, n, x.device().index);
+#else
+    (void)target, (void)w, (void)n;
+    detail::no_cuda("cross_entropy");
+#endif
+  }
+}
+
+// Its gradient with respect to the logits, from the loss gradient g [rows].
+template <class T>
+Tensor<T> cross_entropy_backward(const Tensor<T>& g, const Tensor<T>& x,
+                                 const Tensor<int64_t>& target, const Tensor<T>& w,
+                                 const Tensor<T>& lse) {
+  detail::check_dtype<T>("cross_entropy_backward");
+  Tensor<T> gx = Tensor<T>::empty(x.shape(), x.device());
+  if (gx.numel() == 0) return gx;
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    const Tensor<T> gc = g.detach().contiguous(), wc = w.detach().contiguous();
+    const Tensor<int64_t> tc = target.contiguous();
+    cuda::cross_entropy_backward(gx.data_ptr(), gc.data_ptr(), lse.data_ptr(), x.data_ptr(),
+                                 tc.data_ptr(), wc.data_ptr(), x.shape()[0], x.shape()[1],
+                                 x.device().index);
+#else
+    (void)g, (void)target, (void)w, (void)lse;
+    detail::no_cuda("cross_entropy_backward");
+#endif
+  }
+  return gx;
+}
+
+// A copy of x (any dtype) reversed along the dims flagged in `flipped`: one strided copy that
+// reads x from its far corner along those dims with negated strides (make_layout merges such
+// dims like any others, and the copy kernel takes signed strides).
+template <class T>
+Tensor<T> flip_copy(const Tensor<T>& x, const std::vector<bool>& flipped) {
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
+  if (out.numel() == 0) return out;
+#ifdef EMBER_WITH_CUDA
+  Tensor<T> xd = x.detach();
+  for (int attempt = 0;; ++attempt) {
+    std::vector<int64_t> st = xd.strides();
+    int64_t base = 0;
+    for (int64_t d = 0; d < xd.dim(); ++d)
+      if (flipped[size_t(d)]) {
+        base += (xd.shape()[size_t(d)] - 1) * st[size_t(d)];
+        st[size_t(d)] = -st[size_t(d)];
+      }
+    StridedLayout l;
+    if (make_layout(l, x.shape(), {&out.strides(), &st})) {
+      cuda::strided_copy(out.data_ptr(), xd.data_ptr() + base, sizeof(T), l, x.device().index);
+      return out;
+    }
+    EMBER_CHECK(attempt == 0, "flip: shape ", shape_str(x.shape()), " has more than ", kMaxDims,
+                " non-mergeable dims");
+    xd = xd.contiguous();
+  }
+#else
+  (void)flipped;
+  detail::no_cuda("flip");
+#endif
 }
 
 // softmax / log_softmax of x along dim d (already wrapped).

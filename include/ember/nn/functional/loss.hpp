@@ -13,6 +13,7 @@
 #include <ember/ops/activation.hpp>
 #include <ember/ops/compare.hpp>
 #include <ember/ops/indexing.hpp>
+#include <ember/ops/reduce_more.hpp>
 #include <ember/ops/softmax.hpp>
 #include <ember/ops/unary.hpp>
 #include <string>
@@ -59,8 +60,10 @@ template <class T>
 void check_loss_inputs(const Tensor<T>& input, const Tensor<T>& target, const char* op) {
   static_assert(std::is_floating_point_v<T>, "losses need a real floating-point tensor");
   EMBER_CHECK(input.defined() && target.defined(), op, ": input or target is undefined");
-  check_cpu(input.device(), op);
-  check_cpu(target.device(), op);
+  if (!cuda::use_cuda(op, input, target)) {  // CUDA: both on the same device
+    check_cpu(input.device(), op);
+    check_cpu(target.device(), op);
+  }
   EMBER_CHECK(input.shape() == target.shape(), op,
               ": input and target must have the same shape, got ", shape_str(input.shape()),
               " and ", shape_str(target.shape()));
@@ -77,7 +80,7 @@ Tensor<T> class_view(const Tensor<T>& w, int64_t rank) {
 template <class T>
 void check_class_weight(const Tensor<T>& weight, int64_t classes, const char* op) {
   if (!weight.defined()) return;
-  check_cpu(weight.device(), op);
+  if (!cuda::use_cuda(op, weight)) check_cpu(weight.device(), op);
   EMBER_CHECK(weight.dim() == 1 && weight.numel() == classes, op,
               ": weight must be a 1-D tensor with one value per class (", classes,
               " classes), got shape ", shape_str(weight.shape()));
@@ -85,7 +88,9 @@ void check_class_weight(const Tensor<T>& weight, int64_t classes, const char* op
 
 // Per-element constants of a class-index loss: target with ignored entries replaced by 0 (so
 // it can index), each element's weight (w[target], 0 where ignored), and the sum of those
-// weights (the Mean denominator). Validates every target against the number of classes.
+// weights (the Mean denominator). Validates every target against the number of classes. CUDA
+// targets are validated on the host (a copy, which waits for the device); the results go back
+// to the target's device.
 template <class T>
 struct IndexTargets {
   Tensor<int64_t> safe;  // target's shape
@@ -98,6 +103,17 @@ template <class T>
 IndexTargets<T> index_targets(const Tensor<int64_t>& target, int64_t classes,
                               const Tensor<T>& class_weight, int64_t ignore_index, const char* op,
                               const Shape& input_shape) {
+  if (target.device().is_cuda()) {
+    const Device dev = target.device();
+    IndexTargets<T> r = index_targets(
+        target.to(Device::cpu()), classes,
+        class_weight.defined() ? class_weight.detach().to(Device::cpu()) : Tensor<T>(),
+        ignore_index, op, input_shape);
+    r.safe = r.safe.to(dev);
+    r.weight = r.weight.to(dev);
+    r.ignored = r.ignored.to(dev);
+    return r;
+  }
   check_cpu(target.device(), op);
   const Tensor<int64_t> tc = target.contiguous();
   const Tensor<T> wc = class_weight.defined() ? class_weight.contiguous() : Tensor<T>();
@@ -132,7 +148,7 @@ template <class T>
 int64_t check_class_shapes(const Tensor<T>& input, const Tensor<int64_t>& target, const char* op) {
   static_assert(std::is_floating_point_v<T>, "losses need a real floating-point tensor");
   EMBER_CHECK(input.defined() && target.defined(), op, ": input or target is undefined");
-  check_cpu(input.device(), op);
+  if (!cuda::use_cuda(op, input, target)) check_cpu(input.device(), op);
   EMBER_CHECK(input.dim() >= 1, op, ": expected input of shape [N, C, d...] or [C], got ",
               shape_str(input.shape()));
   Shape expected = input.shape();
@@ -141,6 +157,46 @@ int64_t check_class_shapes(const Tensor<T>& input, const Tensor<int64_t>& target
               " (classes along dim ", input.dim() == 1 ? 0 : 1, ") expected target of shape ",
               shape_str(expected), ", got ", shape_str(target.shape()));
   return input.dim() == 1 ? input.shape()[0] : input.shape()[1];
+}
+
+// log_probs[n, target[n], d...] along dim 1 (idx: [N, 1, d...]). On CUDA through the pick
+// kernel of max(x, dim) (its gradient places g back; the placement's gradient picks again).
+template <class T>
+Tensor<T> pick_class(const Tensor<T>& log_probs, const Tensor<int64_t>& idx) {
+  if (log_probs.device().is_cuda()) return ember::detail::gather_picked(log_probs, idx, {1});
+  return gather(log_probs, 1, idx);
+}
+
+// CUDA, logits [N, C], no label smoothing: the per-row loss w[n] (logsumexp(x[n]) - x[n, t[n]])
+// in one pass over the logits, without materialising log_softmax (the LM-head loss of the
+// gpt_step workload reads [8192, 50257] logits). The backward is one pass too:
+// gx = g w (softmax(x) - one_hot(t)). Under create_graph the rule is written with softmax and a
+// constant one-hot instead, so second derivatives work. w is a constant (0 where ignored).
+template <class T>
+Tensor<T> fused_cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
+                              const Tensor<T>& w) {
+  const Tensor<T> x = logits.detach().contiguous();
+  Tensor<T> loss, lse;
+  cuda::cross_entropy_forward(x, target, w, loss, lse);
+  if (any_requires_grad(logits))
+    record(loss, "cross_entropy", {logits},
+           [logits, x, target, w, lse](const Tensor<T>& g) -> Grads {
+             if (GradMode::is_enabled()) {
+               const int64_t n = x.shape()[0];
+               const Tensor<T> one_hot =
+                   cuda::place_dim(Tensor<T>::ones({n, 1}, x.device()), target.reshape({n, 1}),
+                                   x.shape(), 1, "cross_entropy");
+               return {mul(sub(softmax(logits, 1), one_hot), mul(g, w).unsqueeze(1))};
+             }
+             return {cuda::cross_entropy_backward(g, x, target, w, lse)};
+           });
+  return loss;
+}
+
+// The Mean denominator as a 0-d tensor on the loss's device.
+template <class T>
+Tensor<T> scalar_like(const Tensor<T>& t, double v) {
+  return Tensor<T>::full({}, T(v), t.device());
 }
 
 }  // namespace detail
@@ -168,7 +224,7 @@ Tensor<T> nll_loss(const Tensor<T>& log_probs, const Tensor<int64_t>& target,
   }
   const auto t = detail::index_targets(target, classes, options.weight, options.ignore_index, op,
                                        log_probs.shape());
-  const Tensor<T> picked = gather(log_probs, 1, t.safe.unsqueeze(1)).squeeze(1);
+  const Tensor<T> picked = detail::pick_class(log_probs, t.safe.unsqueeze(1)).squeeze(1);
   const Tensor<T> loss = neg(mul(picked, t.weight));
   switch (options.reduction) {
     case Reduction::None:
@@ -176,7 +232,7 @@ Tensor<T> nll_loss(const Tensor<T>& log_probs, const Tensor<int64_t>& target,
     case Reduction::Sum:
       return sum(loss);
     case Reduction::Mean:
-      return div(sum(loss), Tensor<T>::scalar(T(t.total_weight)));  // 0/0 = NaN, as torch
+      return div(sum(loss), detail::scalar_like(loss, t.total_weight));  // 0/0 = NaN, as torch
     case Reduction::BatchMean:
       break;
   }
@@ -212,15 +268,24 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
     Tensor<T> l = cross_entropy(logits.unsqueeze(0), target.unsqueeze(0), options);
     return options.reduction == Reduction::None ? l.squeeze(0) : l;
   }
-  const Tensor<T> logp = log_softmax(logits, 1);
   const auto t = detail::index_targets(target, classes, options.weight, options.ignore_index, op,
                                        logits.shape());
-  const Tensor<T> nll = neg(mul(gather(logp, 1, t.safe.unsqueeze(1)).squeeze(1), t.weight));
+  if (logits.device().is_cuda() && logits.dim() == 2 && eps == 0.0) {
+    const Tensor<T> per = detail::fused_cross_entropy(logits, t.safe, t.weight);
+    if (options.reduction == Reduction::None) return per;
+    if (options.reduction == Reduction::Sum) return sum(per);
+    return div(sum(per), detail::scalar_like(per, t.total_weight));  // 0/0 = NaN, as torch
+  }
+  const Tensor<T> logp = log_softmax(logits, 1);
+  const Tensor<T> nll =
+      neg(mul(detail::pick_class(logp, t.safe.unsqueeze(1)).squeeze(1), t.weight));
   Tensor<T> per = nll;  // per-element loss, target's shape
   if (eps > 0.0) {
     const Tensor<T> weighted =
         options.weight.defined() ? mul(logp, detail::class_view(options.weight, logp.dim())) : logp;
-    const Tensor<T> smooth = masked_fill(neg(sum(weighted, {1})), t.ignored, T(0));
+    const Tensor<T> summed = neg(sum(weighted, {1}));
+    const Tensor<T> smooth = summed.device().is_cuda() ? where(t.ignored, T(0), summed)
+                                                       : masked_fill(summed, t.ignored, T(0));
     per = add(mul(nll, T(1.0 - eps)), mul(smooth, T(eps / double(classes))));
   }
   switch (options.reduction) {
@@ -229,7 +294,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
     case Reduction::Sum:
       return sum(per);
     default:
-      return div(sum(per), Tensor<T>::scalar(T(t.total_weight)));  // 0/0 = NaN, as torch
+      return div(sum(per), detail::scalar_like(per, t.total_weight));  // 0/0 = NaN, as torch
   }
 }
 
@@ -324,7 +389,7 @@ Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& input, const Tensor<
   const Tensor<T> sp_neg = softplus(neg(input), sp);  // -log sigmoid(x)
   Tensor<T> loss;
   if (options.pos_weight.defined()) {
-    check_cpu(options.pos_weight.device(), op);
+    if (!cuda::use_cuda(op, input, options.pos_weight)) check_cpu(options.pos_weight.device(), op);
     const Tensor<T> log_weight = add(mul(add(options.pos_weight, T(-1)), target), T(1));
     loss = add(mul(rsub(target, T(1)), input), mul(log_weight, sp_neg));
   } else {
@@ -334,7 +399,7 @@ Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& input, const Tensor<
               shape_str(options.pos_weight.shape()), " does not broadcast to the input shape ",
               shape_str(input.shape()));
   if (options.weight.defined()) {
-    check_cpu(options.weight.device(), op);
+    if (!cuda::use_cuda(op, input, options.weight)) check_cpu(options.weight.device(), op);
     loss = mul(loss, options.weight);
     EMBER_CHECK(loss.shape() == input.shape(), op, ": weight of shape ",
                 shape_str(options.weight.shape()), " does not broadcast to the input shape ",
@@ -367,7 +432,7 @@ Tensor<T> kl_div(const Tensor<T>& input, const Tensor<T>& target, KLDivOptions o
   }
   if (options.reduction == Reduction::BatchMean) {
     const int64_t batch = input.dim() == 0 ? 1 : input.shape()[0];
-    return div(sum(loss), Tensor<T>::scalar(T(batch)));
+    return div(sum(loss), detail::scalar_like(loss, double(batch)));
   }
   return detail::reduce(loss, options.reduction, op);
 }

@@ -108,7 +108,9 @@ class GPT : public Module {
                 "GPT: expected token ids [B, T] with 1 <= T <= ", config_.block_size,
                 ", got shape ", shape_str(idx.shape()));
     const int64_t T = idx.size(1);
-    Tensor<float> x = add(wte->forward(idx), wpe->forward(Tensor<int64_t>::arange(T)));
+    // The positions live where the token ids do (embedding wants ids on the weight's device).
+    const Tensor<int64_t> pos = Tensor<int64_t>::arange(T).to(idx.device());
+    Tensor<float> x = add(wte->forward(idx), wpe->forward(pos));
     x = blocks->forward(x);
     // The tied head: ln(x) @ wteᵀ (linear without bias computes exactly x Wᵀ).
     return linear(ln->forward(x), wte->weight);
