@@ -112,6 +112,17 @@ void segment_sum_impl(T* out, const T* src, const int64_t* row_ptr, int64_t rows
 }
 
 template <class T>
+void scatter_max_impl(T* out, int64_t* arg, T* mask, const T* src, const int64_t* ptr,
+                      const int64_t* order, int64_t rows, int64_t f, int64_t e_rows, int device) {
+  if (rows * f == 0) return;
+  detail::use_device(device);
+  kernels::scatter_max_sorted<T>
+      <<<detail::grid_for(rows * f, kThreads, device), kThreads, 0, detail::stream(device)>>>(
+          out, arg, mask, src, ptr, order, rows, f, e_rows);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
 void dropout_mask_impl(T* mask, int64_t n, double p, uint64_t seed, uint64_t offset, int device) {
   if (n == 0) return;
   detail::use_device(device);
@@ -237,6 +248,14 @@ void segment_sum(float* out, const float* src, const int64_t* row_ptr, int64_t r
 void segment_sum(double* out, const double* src, const int64_t* row_ptr, int64_t rows, int64_t f,
                  int device) {
   segment_sum_impl(out, src, row_ptr, rows, f, device);
+}
+void scatter_max(float* out, int64_t* arg, float* mask, const float* src, const int64_t* ptr,
+                 const int64_t* order, int64_t rows, int64_t f, int64_t e_rows, int device) {
+  scatter_max_impl(out, arg, mask, src, ptr, order, rows, f, e_rows, device);
+}
+void scatter_max(double* out, int64_t* arg, double* mask, const double* src, const int64_t* ptr,
+                 const int64_t* order, int64_t rows, int64_t f, int64_t e_rows, int device) {
+  scatter_max_impl(out, arg, mask, src, ptr, order, rows, f, e_rows, device);
 }
 void dropout_mask(float* mask, int64_t n, double p, uint64_t seed, uint64_t offset, int device) {
   dropout_mask_impl(mask, n, p, seed, offset, device);

@@ -17,6 +17,7 @@
 #include <ember/ops/indexing.hpp>
 #include <ember/ops/scatter.hpp>
 #include <ember/optim/adam.hpp>
+#include <ember/optim/clip.hpp>
 #include <ember/optim/sgd.hpp>
 #include <vector>
 
@@ -108,6 +109,18 @@ void indexing_suite() {
   check_agreement<T>("scatter_mean",
                      [&](const V& v) { return scatter_mean(v[0], edges.to(v[0].device()), 10); },
                      {randn<T>({40, 5}, 57)});
+  // scatter_max: 12 target rows for 9 used indices, so some rows are empty (0, argmax E).
+  check_agreement<T>(
+      "scatter_max values (empty rows too)",
+      [&](const V& v) { return scatter_max(v[0], edges.to(v[0].device()), 12).first; },
+      {randn<T>({40, 3, 2}, 59)});
+  {
+    const auto src = randn<T>({40, 5}, 60);
+    const auto want = scatter_max(src, edges, 12).second;
+    const auto got = scatter_max(src.to(kGpu), edges.to(kGpu), 12).second;
+    CHECK(got.device() == kGpu);
+    CHECK(got.to(Device::cpu()).to_vector() == want.to_vector());  // argmax: exact
+  }
   const auto row_ptr = Tensor<int64_t>::from_vector({0, 3, 3, 10, 25, 40}, {6});
   check_agreement<T>("segment_sum (with an empty segment)",
                      [&](const V& v) { return segment_sum(v[0], row_ptr.to(v[0].device())); },
@@ -121,7 +134,7 @@ void indexing_errors() {
   CHECK_THROWS_AS(gather(x, 1, Tensor<int64_t>::full({4, 3}, -1).to(kGpu)), ember::Error);
   CHECK_THROWS_AS(scatter_sum(x, Tensor<int64_t>{0, 1, 2, 3}.to(kGpu), 3), ember::Error);
   CHECK_THROWS_AS(index_select(x, 0, Tensor<int64_t>{0, 1}), ember::Error);  // index on the CPU
-  CHECK_THROWS_AS(scatter_max(x, Tensor<int64_t>{0, 1, 2, 3}.to(kGpu), 4), ember::Error);
+  CHECK_THROWS_AS(scatter_max(x, Tensor<int64_t>{0, 1, 2, 4}.to(kGpu), 4), ember::Error);
 }
 
 // Heavy collisions: 5000 rows of src into 4 target rows. With the switch on, two CUDA runs are
@@ -273,4 +286,47 @@ TEST_CASE("cuda: dropout (Philox mask)") {
 TEST_CASE("cuda: fused optimizer steps agree with the CPU") {
   optimizer_suite<float>();
   optimizer_suite<double>();
+}
+
+// Gradient clipping on CUDA gradients (ops on the GPU) against the same gradients on the CPU:
+// the returned total norm (every norm type) and the clipped gradients.
+template <class T>
+void clip_suite() {
+  for (double norm_type : {2.0, 1.0, 3.0, double(INFINITY)}) {
+    CAPTURE(norm_type);
+    std::vector<Tensor<T>> cpu, gpu;
+    for (int i = 0; i < 3; ++i) {
+      const auto g = mul(randn<T>({5 + i, 4}, uint64_t(300 + i)), T(3));
+      cpu.push_back(randn<T>({5 + i, 4}, uint64_t(310 + i)).requires_grad_());
+      gpu.push_back(cpu.back().detach().to(kGpu).requires_grad_());
+      sum(mul(cpu.back(), g)).backward();
+      sum(mul(gpu.back(), g.to(kGpu))).backward();
+    }
+    std::vector<AnyTensor> pc(cpu.begin(), cpu.end()), pg(gpu.begin(), gpu.end());
+    const double want = optim::clip_grad_norm_(pc, 1.0, norm_type);
+    const double got = optim::clip_grad_norm_(pg, 1.0, norm_type);
+    CHECK(std::abs(got - want) <= tolerance<T>() * want);
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      CHECK(gpu[i].grad().device() == kGpu);
+      CHECK(rel_error(gpu[i].grad(), cpu[i].grad()) <= tolerance<T>());
+    }
+    optim::clip_grad_value_(pc, 0.05);
+    optim::clip_grad_value_(pg, 0.05);
+    for (size_t i = 0; i < cpu.size(); ++i)
+      CHECK(rel_error(gpu[i].grad(), cpu[i].grad()) <= tolerance<T>());
+  }
+}
+
+TEST_CASE("cuda: one_hot of CUDA labels") {
+  const auto labels = Tensor<int64_t>::from_vector({2, 0, 3, 3, 1, 0}, {2, 3});
+  const auto got = one_hot(labels.to(kGpu), 5);
+  CHECK(got.device() == kGpu);
+  CHECK(got.to(Device::cpu()).to_vector() == one_hot(labels, 5).to_vector());
+  CHECK(one_hot(labels.to(kGpu)).shape() == Shape{2, 3, 4});
+  CHECK_THROWS_AS(one_hot(labels.to(kGpu), 3), ember::Error);  // label 3 out of range
+}
+
+TEST_CASE("cuda: clip_grad_norm_ / clip_grad_value_ on CUDA gradients") {
+  clip_suite<float>();
+  clip_suite<double>();
 }

@@ -119,8 +119,6 @@ void complex_suite() {
   using V = std::vector<Tensor<T>>;
   const auto a = randn<T>({4, 3, 2}, 131), b = randn<T>({4, 3, 2}, 132);
   const auto pos = positive<T>({4, 3, 2}, 134);
-  // Broadcast complex operands need a complex sum in their backward (ops/reduce.hpp's sum is
-  // real only on CUDA; see cuda::sum_any), so the complex tests use equal shapes.
   check_agreement<T>("complex add",
                      [](const V& x) { return as_real(add(as_complex(x[0]), as_complex(x[1]))); },
                      {a, b});
@@ -160,10 +158,14 @@ void complex_suite() {
       "spectral_conv1d (FNO)",
       [](const V& x) { return nn::functional::spectral_conv1d(x[0], as_complex(x[1])); },
       {randn<T>({2, 3, 16}, 144), randn<T>({3, 4, 5, 2}, 145)});
+  // Broadcast complex operands: their backward sums complex gradients (sum -> cuda::sum_any).
+  check_agreement<T>(
+      "complex mul broadcast",
+      [](const V& x) { return as_real(mul(as_complex(x[0]), as_complex(x[1]))); },
+      {randn<T>({4, 3, 2}, 147), randn<T>({3, 2}, 148)});
 }
 
-// cuda::sum_any (complex sums through the real view), checked directly: ops/reduce.hpp's sum
-// does not call it yet.
+// cuda::sum_any (complex sums through the real view), checked directly and through sum.
 template <class T>
 void complex_sum_check() {
   const Tensor<std::complex<T>> z = as_complex(randn<T>({4, 3, 5, 2}, 146));
@@ -173,6 +175,7 @@ void complex_sum_check() {
   CHECK(rel_error(as_real(got), as_real(want)) <= tolerance<T>());
   const auto want_k = sum(z, {1}, true), got_k = cuda::sum_any(z.to(kGpu), {1}, true);
   CHECK(rel_error(as_real(got_k), as_real(want_k)) <= tolerance<T>());
+  CHECK(rel_error(as_real(sum(zt.to(kGpu), {0, 2})), as_real(want)) <= tolerance<T>());
 }
 
 template <class T>
@@ -259,6 +262,17 @@ void sparse_suite() {
                        return spmm(a.with_values(edge_softmax(a, sddmm(a, x[0], x[1]))), x[1]);
                      },
                      {randn<T>({9, 7}, 176), randn<T>({7, 7}, 177)});
+  {  // second derivative of segment_softmax (the composite rule under create_graph)
+    const auto rp = Tensor<int64_t>::from_vector({0, 3, 3, 7, 12}, {5});
+    const auto x0 = randn<T>({12, 2}, 178), w = randn<T>({12, 2}, 179);
+    auto second = [&](const Device& d) {
+      auto x = x0.to(d).requires_grad_();
+      const auto y = sum(mul(segment_softmax(x, rp.to(d)), w.to(d)));
+      const auto gx = grad<T>({y}, {x}, {}, {.create_graph = true})[0];
+      return grad<T>({sum(mul(gx, gx))}, {x})[0];
+    };
+    CHECK(rel_error(second(kGpu), second(Device::cpu())) <= tolerance<T>());
+  }
 }
 
 }  // namespace

@@ -104,6 +104,42 @@ __global__ void masked_fill(T* __restrict__ out, const T* __restrict__ x,
 }
 
 // One thread per output (row i, feature c); consecutive threads read consecutive features.
+// scatter_max over rows sorted by target (ptr: [rows + 1] run starts, order: the source row of
+// each sorted position, increasing within a run): out / arg per (row, feature), the first
+// maximum in increasing source row (NaN wins, as max); empty rows give 0 and argmax e_rows.
+// mask (zero-filled by the caller, [e_rows, f]) gets 1 at each argmax: every source row is in
+// one run only, so no two threads write the same element.
+template <class T>
+__global__ void scatter_max_sorted(T* __restrict__ out, int64_t* __restrict__ arg,
+                                   T* __restrict__ mask, const T* __restrict__ src,
+                                   const int64_t* __restrict__ ptr,
+                                   const int64_t* __restrict__ order, int64_t rows, int64_t f,
+                                   int64_t e_rows) {
+  const int64_t total = rows * f;
+  for (int64_t t = grid_start(); t < total; t += grid_stride()) {
+    const int64_t i = t / f, c = t % f;
+    const int64_t b = ptr[i], end = ptr[i + 1];
+    if (b == end) {
+      out[t] = T(0);
+      arg[t] = e_rows;
+      continue;
+    }
+    int64_t best_row = order[b];
+    T best = src[best_row * f + c];
+    for (int64_t k = b + 1; k < end; ++k) {
+      const int64_t r = order[k];
+      const T v = src[r * f + c];
+      if (v > best || (v != v && best == best)) {
+        best = v;
+        best_row = r;
+      }
+    }
+    out[t] = best;
+    arg[t] = best_row;
+    if (mask) mask[best_row * f + c] = T(1);
+  }
+}
+
 template <class T>
 __global__ void segment_sum(T* __restrict__ out, const T* __restrict__ src,
                             const int64_t* __restrict__ row_ptr, int64_t rows, int64_t f) {

@@ -22,11 +22,18 @@ struct Device {
   std::string str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 };
 
-// Ops that only have a CPU kernel so far call this on their inputs.
+// CPU paths call this on their inputs: a CUDA tensor gets here in a CPU-only build, or in a
+// CUDA build for a dtype (or argument) the op's CUDA path does not handle.
 inline void check_cpu(const Device& d, const char* op) {
+#ifdef EMBER_WITH_CUDA
+  EMBER_CHECK(d.is_cpu(), op, ": tensor is on ", d.str(),
+              " but the CUDA backend has no kernel for this dtype or these arguments (its "
+              "kernels take float32 and float64; see the op's CUDA path)");
+#else
   EMBER_CHECK(d.is_cpu(), op, ": tensor is on ", d.str(),
               " but this build of ember has no CUDA kernel for it (configure with "
               "-DEMBER_CUDA=ON on a machine with CUDA)");
+#endif
 }
 
 }  // namespace ember

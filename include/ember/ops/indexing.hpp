@@ -350,8 +350,10 @@ Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, std::type_id
 template <class I>
 Tensor<int64_t> one_hot(const Tensor<I>& labels, int64_t num_classes = -1) {
   static_assert(detail::is_index_type_v<I>, "one_hot: labels must be int64 or int32");
-  check_cpu(labels.device(), "one_hot");
-  const Tensor<I> lc = labels.detach().contiguous();
+  // CUDA labels: encoded from a host copy (the bounds check reads them there anyway), and the
+  // result goes back to their device.
+  const bool on_cuda = cuda::use_cuda("one_hot", labels);
+  const Tensor<I> lc = (on_cuda ? labels.detach().to(Device::cpu()) : labels.detach()).contiguous();
   const I* p = lc.data_ptr();
   if (num_classes < 0) {
     EMBER_CHECK(lc.numel() > 0, "one_hot: cannot infer num_classes from empty labels of shape ",
@@ -361,10 +363,10 @@ Tensor<int64_t> one_hot(const Tensor<I>& labels, int64_t num_classes = -1) {
   detail::check_index_bounds(lc, num_classes, "one_hot", labels.dim(), labels.shape());
   Shape shape = labels.shape();
   shape.push_back(num_classes);
-  Tensor<int64_t> out = Tensor<int64_t>::zeros(shape, labels.device());
+  Tensor<int64_t> out = Tensor<int64_t>::zeros(shape);
   int64_t* o = out.data_ptr();
   for (int64_t i = 0; i < lc.numel(); ++i) o[i * num_classes + int64_t(p[i])] = 1;
-  return out;
+  return on_cuda ? out.to(labels.device()) : out;
 }
 
 }  // namespace ember

@@ -7,6 +7,7 @@
 
 #include <ember/backend/cpu/reduce.hpp>
 #include <ember/backend/cuda/dispatch.hpp>
+#include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor_def.hpp>
 #include <ember/ops/arith.hpp>
 
@@ -46,7 +47,7 @@ template <class T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, bool keepdim = false) {
   const auto rdims = reduction_dims(dims, x.dim(), "sum");
   Tensor<T> out = cuda::use_cuda("sum", x)
-                      ? cuda::sum(x, rdims, keepdim)
+                      ? cuda::sum_any(x, rdims, keepdim)  // complex too
                       : cpu::reduce<T>(x, rdims, keepdim, detail::SumReducer<T>{});
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x))

@@ -188,15 +188,29 @@ std::pair<Tensor<T>, Tensor<int64_t>> scatter_max(const Tensor<T>& src,
                                                   const Tensor<int64_t>& index,
                                                   int64_t dim_size = -1) {
   static_assert(!is_complex_v<T>, "scatter_max: complex numbers have no order");
-  if (src.defined()) check_cpu(src.device(), "scatter_max");  // no CUDA kernel yet
-  if (index.defined()) check_cpu(index.device(), "scatter_max");
   dim_size = detail::check_scatter_args(src, index, dim_size, "scatter_max");
-  const Tensor<T> s = src.detach().contiguous();
-  const Tensor<int64_t> ic = index.contiguous();
-  const int64_t e = s.size(0), f = detail::prod_rest(s.shape());
+  const bool on_cuda = cuda::use_cuda("scatter_max", src, index);
+  // The index is sorted on the host (a copy, for CUDA: check_scatter_args read it there too).
+  const Tensor<int64_t> ic = (on_cuda ? index.detach().to(Device::cpu()) : index).contiguous();
+  const int64_t e = src.size(0), f = detail::prod_rest(src.shape());
   std::vector<int64_t> ptr, order;
   detail::counting_sort(ic.data_ptr(), e, dim_size, ptr, order);
   const Shape oshape = detail::with_rows(src.shape(), dim_size);
+  if (on_cuda) {  // one GPU thread per (row, feature) scans its sorted run
+    const auto to_tensor = [](const std::vector<int64_t>& v) {
+      return Tensor<int64_t>::from_vector(v, {int64_t(v.size())});
+    };
+    const auto res = cuda::scatter_max(src, to_tensor(ptr), to_tensor(order), oshape,
+                                       any_requires_grad(src), "scatter_max");
+    Tensor<T> out = std::get<0>(res), mask = std::get<2>(res);
+    Tensor<int64_t> arg = std::get<1>(res);
+    if (any_requires_grad(src))
+      record(out, "scatter_max", {src}, [index, mask](const Tensor<T>& g) -> Grads {
+        return {mul(index_select(g, 0, index), mask)};
+      });
+    return {out, arg};
+  }
+  const Tensor<T> s = src.detach().contiguous();
   Tensor<T> out = Tensor<T>::empty(oshape);
   Tensor<int64_t> arg = Tensor<int64_t>::empty(oshape);
   const T* sp = s.data_ptr();

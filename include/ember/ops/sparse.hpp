@@ -281,11 +281,20 @@ Tensor<T> segment_softmax(const Tensor<T>& src, const Tensor<int64_t>& row_ptr) 
     check_row_ptr(rp_host, src.size(0), op);
     const Tensor<int64_t> rp = rp_host.to(src.device());
     Tensor<T> out = cuda::segment_softmax_forward(src.detach().contiguous(), rp);
-    // First order only on CUDA: the backward is one kernel, not a differentiable composition.
+    // The backward is one kernel; under create_graph it is the CPU's differentiable
+    // composition instead (its ops run on the GPU too), so second derivatives are right.
     if (any_requires_grad(src))
-      record(out, "segment_softmax", {src}, [rp, y = out.detach()](const Tensor<T>& g) -> Grads {
-        return {cuda::segment_softmax_backward(g, y, rp)};
-      });
+      record(out, "segment_softmax", {src},
+             [src, rp, rp_host, y = out.detach()](const Tensor<T>& g) -> Grads {
+               if (!GradMode::is_enabled()) return {cuda::segment_softmax_backward(g, y, rp)};
+               const Tensor<T> yy = segment_softmax(src, rp);
+               const Tensor<T> gy = mul(g, yy);
+               const Tensor<T> rows_sum = segment_sum(gy, rp);
+               const Tensor<int64_t> rp_c = rp_host.contiguous();
+               const Tensor<int64_t> rows =
+                   detail::rows_of_entries(rp_c.data_ptr(), rp_c.numel() - 1).to(src.device());
+               return {sub(gy, mul(yy, index_select(rows_sum, 0, rows)))};
+             });
     return out;
   }
   check_cpu(src.device(), op);

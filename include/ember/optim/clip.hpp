@@ -11,6 +11,7 @@
 
 #include <ember/backend/cpu/parallel.hpp>
 #include <ember/core/tensor.hpp>
+#include <ember/ops/reduce_more.hpp>
 #include <ember/optim/optimizer.hpp>
 
 namespace ember::optim {
@@ -76,6 +77,25 @@ double grad_norm_part(const T* g, int64_t n, double p) {
   return reduce_grad(g, n, abs_p, sum);
 }
 
+// A gradient on a CUDA device, as a tensor sharing its storage: clipping it runs as ops on the
+// GPU (real dtypes; a complex CUDA gradient throws naming the parameter).
+template <class T>
+Tensor<T> cuda_grad(const TensorImpl& p, const char* op, size_t index) {
+  EMBER_CHECK(!is_complex_v<T>, op, ": parameter ", index,
+              " has a complex gradient on CUDA; clipping supports real ones there");
+  return Tensor<T>(p.grad);
+}
+
+// grad_norm_part of a CUDA gradient (one device-to-host copy of the result).
+template <class T>
+double cuda_grad_norm_part(const Tensor<T>& g, double p) {
+  NoGradGuard no_grad;
+  if (std::isinf(p)) return double(amax(abs(g)).item());
+  if (p == 1) return double(sum(abs(g)).item());
+  if (p == 2) return double(sum(mul(g, g)).item());
+  return double(sum(pow(abs(g), T(p))).item());
+}
+
 }  // namespace detail
 
 // Scales all gradients together so that their joint norm of order norm_type (2, 1, any p > 0,
@@ -89,20 +109,28 @@ inline double clip_grad_norm_(const std::vector<AnyTensor>& params, double max_n
   EMBER_CHECK(max_norm >= 0, op, ": max_norm must be >= 0, got ", max_norm);
   EMBER_CHECK(norm_type > 0, op, ": norm_type must be positive or infinity, got ", norm_type);
   const bool inf = std::isinf(norm_type);
-  std::vector<TensorImpl*> grads;
+  std::vector<ImplPtr> grads;
   double total = 0;
   for (size_t i = 0; i < params.size(); ++i) {
     EMBER_CHECK(params[i].defined(), op, ": parameter ", i, " is an undefined tensor");
     const TensorImpl& p = *params[i].impl;
     if (!p.grad) continue;
     detail::check_grad(p, op, i);
-    grads.push_back(p.grad.get());
+    grads.push_back(p.grad);
     const TensorImpl& g = *p.grad;
     visit_dtype(g.dtype, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
       if constexpr (is_differentiable_v<T>) {
-        const T* data = static_cast<const T*>(g.storage->data()) + g.offset;
-        const double part = detail::grad_norm_part(data, g.numel(), norm_type);
+        double part = 0;
+        if (g.storage->device().is_cuda()) {
+          if constexpr (is_complex_v<T>)
+            detail::cuda_grad<T>(p, op, i);  // throws
+          else
+            part = detail::cuda_grad_norm_part(detail::cuda_grad<T>(p, op, i), norm_type);
+        } else {
+          const T* data = static_cast<const T*>(g.storage->data()) + g.offset;
+          part = detail::grad_norm_part(data, g.numel(), norm_type);
+        }
         total = inf ? detail::nan_max(total, part) : total + part;
       } else {
         fail(op, ": parameter ", i, " has a gradient of dtype ", dtype_name(g.dtype));
@@ -116,7 +144,19 @@ inline double clip_grad_norm_(const std::vector<AnyTensor>& params, double max_n
               ") and error_if_nonfinite is set");
   const double coef = max_norm / (total + 1e-6);
   if (coef >= 1) return total;
-  for (TensorImpl* g : grads) {
+  for (const ImplPtr& gp : grads) {
+    TensorImpl* g = gp.get();
+    if (g->storage->device().is_cuda()) {  // real: checked when the norm was taken
+      visit_dtype(g->dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if constexpr (std::is_floating_point_v<T>) {
+          NoGradGuard no_grad;
+          Tensor<T> gt(gp);
+          gt.copy_(mul(gt, T(coef)));
+        }
+      });
+      continue;  // copy_ bumped the version
+    }
     detail::visit_real_dtype(g->dtype, op, [&](auto* tag) {
       using R = std::remove_pointer_t<decltype(tag)>;
       R* data = detail::real_data<R>(*g);
@@ -144,8 +184,14 @@ inline void clip_grad_value_(const std::vector<AnyTensor>& params, double clip_v
     visit_dtype(g.dtype, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
       if constexpr (std::is_floating_point_v<T>) {
-        T* data = static_cast<T*>(g.storage->data()) + g.offset;
         const T hi = T(clip_value), lo = -hi;
+        if (g.storage->device().is_cuda()) {  // as ops on the GPU
+          NoGradGuard no_grad;
+          Tensor<T> gt(p.grad);
+          gt.copy_(clamp(gt, lo, hi));
+          return;
+        }
+        T* data = static_cast<T*>(g.storage->data()) + g.offset;
         cpu::parallel_for(g.numel(), g.numel(), [&](int64_t b, int64_t e) {
           for (int64_t k = b; k < e; ++k)
             data[k] = data[k] < lo ? lo : (hi < data[k] ? hi : data[k]);

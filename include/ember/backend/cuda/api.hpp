@@ -283,6 +283,13 @@ void masked_fill(float* out, const float* x, const bool* mask, double value, con
 void masked_fill(double* out, const double* x, const bool* mask, double value,
                  const StridedLayout& l, int device);
 
+// scatter_max from a stable sort of the index by target (ptr [rows + 1], order [E]): out and
+// arg [rows, f]; mask [E, f] (zero-filled, or null) gets 1 at every argmax.
+void scatter_max(float* out, int64_t* arg, float* mask, const float* src, const int64_t* ptr,
+                 const int64_t* order, int64_t rows, int64_t f, int64_t e_rows, int device);
+void scatter_max(double* out, int64_t* arg, double* mask, const double* src, const int64_t* ptr,
+                 const int64_t* order, int64_t rows, int64_t f, int64_t e_rows, int device);
+
 // out[i, c] = sum over k in [row_ptr[i], row_ptr[i+1]) of src[k, c], rows of width f, for a
 // contiguous src and a checked row_ptr [rows + 1]; one thread per output, in increasing k.
 void segment_sum(float* out, const float* src, const int64_t* row_ptr, int64_t rows, int64_t f,

@@ -24,6 +24,7 @@
 #include <ember/backend/cuda/dispatch.hpp>
 #include <ember/core/determinism.hpp>
 #include <ember/core/tensor_def.hpp>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -181,6 +182,36 @@ Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, T value, con
 
 // [rows, F...] sums of the runs [row_ptr[i], row_ptr[i+1]) of src [E, F...] (row_ptr checked,
 // on src's device).
+// scatter_max of src [E, F...] (on the GPU) into out_shape rows, given the host's stable sort
+// of the index by target (ptr, order: host tensors). Returns (out, argmax, mask) where mask
+// [E, F...] is 1 at every argmax (the backward's constant) when want_mask, else undefined.
+template <class T>
+std::tuple<Tensor<T>, Tensor<int64_t>, Tensor<T>> scatter_max(const Tensor<T>& src,
+                                                              const Tensor<int64_t>& ptr,
+                                                              const Tensor<int64_t>& order,
+                                                              const Shape& out_shape,
+                                                              bool want_mask, const char* op) {
+  detail::check_dtype<T>(op);
+  Tensor<T> out = Tensor<T>::empty(out_shape, src.device());
+  Tensor<int64_t> arg = Tensor<int64_t>::empty(out_shape, src.device());
+  Tensor<T> mask = want_mask ? Tensor<T>::zeros(src.shape(), src.device()) : Tensor<T>();
+  if (out.numel() == 0) return {out, arg, mask};
+  if constexpr (has_kernels_v<T>) {
+#ifdef EMBER_WITH_CUDA
+    const Tensor<T> s = src.detach().contiguous();
+    const Tensor<int64_t> p = ptr.contiguous().to(src.device()), o = order.contiguous().to(src.device());
+    const int64_t rows = out_shape[0], f = rows ? out.numel() / rows : 0;
+    cuda::scatter_max(out.data_ptr(), arg.data_ptr(), want_mask ? mask.data_ptr() : nullptr,
+                      s.data_ptr(), p.data_ptr(), o.data_ptr(), rows, f, src.size(0),
+                      src.device().index);
+#else
+    (void)ptr, (void)order;
+    detail::no_cuda(op);
+#endif
+  }
+  return {out, arg, mask};
+}
+
 template <class T>
 Tensor<T> segment_sum(const Tensor<T>& src, const Tensor<int64_t>& row_ptr, const Shape& out_shape,
                       const char* op) {

@@ -123,10 +123,9 @@ Tensor<std::complex<R>> make_complex(const Tensor<R>& re, const Tensor<R>& im) {
   return out;
 }
 
-// Sum over rdims (as dispatch.hpp's sum) for real or complex T. A complex tensor is summed as
-// its [..., 2] real view (the pair dim is never reduced), so it costs what a real sum does.
-// (ops/reduce.hpp's sum calls dispatch.hpp's sum, which is real only: switching that call to
-// sum_any enables complex sums, e.g. the gradients of broadcast complex operands.)
+// Sum over rdims (as dispatch.hpp's sum) for real or complex T: ops/reduce.hpp's sum calls it.
+// A complex tensor is summed as its [..., 2] real view (the pair dim is never reduced), so it
+// costs what a real sum does.
 template <class T>
 Tensor<T> sum_any(const Tensor<T>& x, const std::vector<int64_t>& rdims, bool keepdim) {
   if constexpr (!is_complex_v<T>) {
