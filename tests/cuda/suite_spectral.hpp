@@ -219,6 +219,16 @@ std::shared_ptr<const sparse::CsrPattern<I>> test_pattern() {
   return sparse::CsrMatrix<T, I>::from_dense(dense).pattern();
 }
 
+// A [6, 6] pattern with some diagonal entries present and some missing (gcn_normalize).
+template <class T, class I>
+std::shared_ptr<const sparse::CsrPattern<I>> test_square_pattern() {
+  Generator gen(162);
+  Tensor<T> dense = Tensor<T>::rand({6, 6}, gen);
+  T* d = dense.data_ptr();
+  for (int64_t i = 0; i < dense.numel(); ++i) d[i] = d[i] < T(0.4) ? T(1) : T(0);
+  return sparse::CsrMatrix<T, I>::from_dense(dense).pattern();
+}
+
 template <class T, class I>
 void sparse_suite() {
   using V = std::vector<Tensor<T>>;
@@ -262,6 +272,18 @@ void sparse_suite() {
                        return spmm(a.with_values(edge_softmax(a, sddmm(a, x[0], x[1]))), x[1]);
                      },
                      {randn<T>({9, 7}, 176), randn<T>({7, 7}, 177)});
+  // Matrix helpers with CUDA values (the pattern stays on the host).
+  check_agreement<T>("CsrMatrix::to_dense", [pat](const V& x) { return M(pat, x[0]).to_dense(); },
+                     {randn<T>({nnz}, 180)});
+  check_agreement<T>("CsrMatrix::row_normalize (row 4 empty)",
+                     [pat](const V& x) { return M(pat, x[0]).row_normalize().values(); },
+                     {positive<T>({nnz}, 181)});
+  {
+    const auto sq = test_square_pattern<T, I>();
+    check_agreement<T>("CsrMatrix::gcn_normalize",
+                       [sq](const V& x) { return M(sq, x[0]).gcn_normalize().values(); },
+                       {positive<T>({sq->nnz()}, 182)});
+  }
   {  // second derivative of segment_softmax (the composite rule under create_graph)
     const auto rp = Tensor<int64_t>::from_vector({0, 3, 3, 7, 12}, {5});
     const auto x0 = randn<T>({12, 2}, 178), w = randn<T>({12, 2}, 179);

@@ -384,19 +384,23 @@ class CsrMatrix {
     Shape out_shape = values_.shape();
     out_shape[0] = c;
     out_shape.insert(out_shape.begin(), r);
-    return index_add(Tensor<T>::zeros(flat_shape), 0, flat_indices(), values_).reshape(out_shape);
+    const Device dev = values_.device();  // the pattern is on the host: indices follow values
+    return index_add(Tensor<T>::zeros(flat_shape, dev), 0, flat_indices().to(dev), values_)
+        .reshape(out_shape);
   }
 
   // D^-1 A with D = diag(row sums): every nonempty row sums to 1 (rows summing to 0 stay as
   // they are). Scalar values only.
   CsrMatrix row_normalize() const {
     check_scalar_values("CsrMatrix::row_normalize");
-    Tensor<T> rowsum = segment_sum(values_, checked().row_ptr64());
+    const Device dev = values_.device();  // the pattern is on the host: indices follow values
+    Tensor<T> rowsum = segment_sum(values_, checked().row_ptr64().to(dev));
+    const Tensor<T> rowsum_host = rowsum.detach().to(Device::cpu());
     Tensor<T> fix = Tensor<T>::zeros({rows()});  // a constant: 1 where a row sums to 0
     for (int64_t i = 0; i < rows(); ++i)
-      if (rowsum.data_ptr()[i] == T(0)) fix.data_ptr()[i] = T(1);
-    const Tensor<T> denom = add(rowsum, fix);
-    return with_values(div(values_, index_select(denom, 0, row_indices())));
+      if (rowsum_host.data_ptr()[i] == T(0)) fix.data_ptr()[i] = T(1);
+    const Tensor<T> denom = add(rowsum, fix.to(dev));
+    return with_values(div(values_, index_select(denom, 0, row_indices().to(dev))));
   }
 
   // Â = D^-1/2 (A + I) D^-1/2 with D = diag(row sums of A + I), the GCN propagation matrix of
@@ -446,11 +450,13 @@ class CsrMatrix {
     std::shared_ptr<const CsrPattern<I>> cp = std::move(pat);
     Tensor<T> eye = Tensor<T>::zeros({nnz2});  // the identity, a constant
     for (int64_t i = 0; i < n; ++i) eye.data_ptr()[diag[size_t(i)]] = T(1);
-    const Tensor<T> a = index_add(eye, 0, pos, values_);  // A + I on the new pattern
-    const Tensor<T> dinv = rsqrt(segment_sum(a, cp->row_ptr64()));
-    const Tensor<int64_t> cols64 = cp->col_idx.template to<int64_t>();
-    const Tensor<T> scale =
-        mul(index_select(dinv, 0, cp->entry_rows()), index_select(dinv, 0, cols64));
+    // The pattern was built on the host; the values' arithmetic runs where they are.
+    const Device dev = values_.device();
+    const Tensor<T> a = index_add(eye.to(dev), 0, pos.to(dev), values_);  // A + I
+    const Tensor<T> dinv = rsqrt(segment_sum(a, cp->row_ptr64().to(dev)));
+    const Tensor<int64_t> cols64 = cp->col_idx.template to<int64_t>().to(dev);
+    const Tensor<T> scale = mul(index_select(dinv, 0, cp->entry_rows().to(dev)),
+                                index_select(dinv, 0, cols64));
     return CsrMatrix(cp, mul(a, scale));
   }
 
