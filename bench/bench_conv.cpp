@@ -17,14 +17,13 @@
 #include <ember/backend/cuda/api.hpp>
 #endif
 
+#include "bench_common.hpp"
+
 using namespace ember;
 
 namespace {
 
-bool gpu_size() {
-  const char* s = std::getenv("EMBER_BENCH_SIZE");
-  return s && std::string(s) == "gpu";
-}
+using namespace ember::bench;
 
 struct Conv3x3 {
   int64_t n = gpu_size() ? 128 : 16, c = gpu_size() ? 128 : 64, hw = 32;
@@ -101,30 +100,19 @@ void conv3x3_im2col(benchmark::State& state) {
 
 #ifdef EMBER_WITH_CUDA
 
-const Device kGpu = Device::cuda(0);
-
-void sync() { cuda::synchronize(0); }
-
-// False (and the benchmark marked as skipped with a reason) where no GPU is visible.
-bool have_gpu(benchmark::State& state) {
-  if (cuda::is_available()) return true;
-  state.SkipWithError("no CUDA device");
-  return false;
-}
-
 void conv3x3_cuda(benchmark::State& state) {
   if (!have_gpu(state)) return;
   Conv3x3 s;  // the same values as the CPU run, copied to the device
   auto x = s.x.detach().to(kGpu).requires_grad_();
   auto w = s.w.detach().to(kGpu).requires_grad_();
   auto g = s.g.to(kGpu);
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     conv2d(x, w, Tensor<float>(), {.padding = 1}).backward(g);
     benchmark::DoNotOptimize(x.grad().data_ptr());
     x.zero_grad();
     w.zero_grad();
-    sync();
+    sync_gpu();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(
       s.flops(), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);

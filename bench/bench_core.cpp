@@ -16,14 +16,13 @@
 #include <ember/backend/cuda/api.hpp>
 #endif
 
+#include "bench_common.hpp"
+
 using namespace ember;
 
 namespace {
 
-bool gpu_size() {
-  const char* s = std::getenv("EMBER_BENCH_SIZE");
-  return s && std::string(s) == "gpu";
-}
+using namespace ember::bench;
 
 void gemm(benchmark::State& state) {
   const int64_t n = gpu_size() ? 8192 : 1024;
@@ -67,27 +66,16 @@ void add(benchmark::State& state) {
 
 #ifdef EMBER_WITH_CUDA
 
-const Device kGpu = Device::cuda(0);
-
-void sync() { cuda::synchronize(0); }
-
-// False (and the benchmark marked as skipped with a reason) where no GPU is visible.
-bool have_gpu(benchmark::State& state) {
-  if (cuda::is_available()) return true;
-  state.SkipWithError("no CUDA device");
-  return false;
-}
-
 void gemm_cuda(benchmark::State& state) {
   if (!have_gpu(state)) return;
   const int64_t n = gpu_size() ? 8192 : 1024;
   Generator gen(0);
   auto a = Tensor<float>::randn({n, n}, gen).to(kGpu),
        b = Tensor<float>::randn({n, n}, gen).to(kGpu);
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     benchmark::DoNotOptimize(matmul(a, b).data_ptr());
-    sync();
+    sync_gpu();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(
       2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
@@ -98,10 +86,10 @@ void softmax_cuda(benchmark::State& state) {
   const int64_t rows = gpu_size() ? 65536 : 8192, cols = gpu_size() ? 4096 : 1024;
   Generator gen(0);
   auto x = Tensor<float>::randn({rows, cols}, gen).to(kGpu);
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     benchmark::DoNotOptimize(softmax(x, -1).data_ptr());
-    sync();
+    sync_gpu();
   }
 }
 
@@ -113,14 +101,14 @@ void layernorm_cuda(benchmark::State& state) {
   auto w = Tensor<float>::ones({cols}, kGpu).requires_grad_();
   auto b = Tensor<float>::zeros({cols}, kGpu).requires_grad_();
   auto g = Tensor<float>::randn({rows, cols}, gen).to(kGpu);
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     layer_norm(x, {cols}, w, b).backward(g);
     benchmark::DoNotOptimize(x.grad().data_ptr());
     x.zero_grad();
     w.zero_grad();
     b.zero_grad();
-    sync();
+    sync_gpu();
   }
 }
 
@@ -129,10 +117,10 @@ void add_cuda(benchmark::State& state) {
   const int64_t n = gpu_size() ? (int64_t(256) << 20) : (int64_t(16) << 20);
   Generator gen(0);
   auto a = Tensor<float>::randn({n}, gen).to(kGpu), b = Tensor<float>::randn({n}, gen).to(kGpu);
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     benchmark::DoNotOptimize((a + b).data_ptr());
-    sync();
+    sync_gpu();
   }
   state.SetBytesProcessed(state.iterations() * 3 * n * int64_t(sizeof(float)));
 }

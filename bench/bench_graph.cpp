@@ -22,14 +22,13 @@
 #include <ember/backend/cuda/api.hpp>
 #endif
 
+#include "bench_common.hpp"
+
 using namespace ember;
 
 namespace {
 
-bool gpu_size() {
-  const char* s = std::getenv("EMBER_BENCH_SIZE");
-  return s && std::string(s) == "gpu";
-}
+using namespace ember::bench;
 
 struct GraphSize {
   int64_t nodes, edges, d0, d1, d2;
@@ -80,17 +79,6 @@ void spmm_bench(benchmark::State& state) {
 
 #ifdef EMBER_WITH_CUDA
 
-const Device kGpu = Device::cuda(0);
-
-void sync() { cuda::synchronize(0); }
-
-// False (and the benchmark marked as skipped with a reason) where no GPU is visible.
-bool have_gpu(benchmark::State& state) {
-  if (cuda::is_available()) return true;
-  state.SkipWithError("no CUDA device");
-  return false;
-}
-
 void gcn_step_cuda(benchmark::State& state) {
   if (!have_gpu(state)) return;
   const GraphSize s = graph_size();
@@ -115,11 +103,11 @@ void gcn_step_cuda(benchmark::State& state) {
     opt.step();
   };
   step();  // warm-up: the pattern's device arrays, Adam's state, the memory pool's blocks
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     step();
     benchmark::DoNotOptimize(w1.data_ptr());
-    sync();
+    sync_gpu();
   }
 }
 
@@ -130,10 +118,10 @@ void spmm_cuda(benchmark::State& state) {
   const auto adj = random_graph(s.nodes, s.edges, gen).to(kGpu);
   const auto x = Tensor<float>::randn({s.nodes, s.d1}, gen).to(kGpu);
   benchmark::DoNotOptimize(spmm(adj, x).data_ptr());  // warm-up: copies the pattern once
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     benchmark::DoNotOptimize(spmm(adj, x).data_ptr());
-    sync();
+    sync_gpu();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(adj.nnz()) * double(s.d1),
                                                  benchmark::Counter::kIsIterationInvariantRate,

@@ -28,15 +28,14 @@
 #include <ember/backend/cuda/api.hpp>
 #endif
 
+#include "bench_common.hpp"
+
 using namespace ember;
 namespace models = ember::nn::models;
 
 namespace {
 
-bool gpu_size() {
-  const char* s = std::getenv("EMBER_BENCH_SIZE");
-  return s && std::string(s) == "gpu";
-}
+using namespace ember::bench;
 
 // A workload: its state lives in the closure; each call is one training step on `device`
 // (the values are drawn on the CPU first, so both devices train the same model on the same
@@ -97,25 +96,14 @@ void gpt_step(benchmark::State& state) { run(state, make_gpt_step); }
 
 #ifdef EMBER_WITH_CUDA
 
-const Device kGpu = Device::cuda(0);
-
-void sync() { cuda::synchronize(0); }
-
-// False (and the benchmark marked as skipped with a reason) where no GPU is visible.
-bool have_gpu(benchmark::State& state) {
-  if (cuda::is_available()) return true;
-  state.SkipWithError("no CUDA device");
-  return false;
-}
-
 void run_cuda(benchmark::State& state, std::function<void()> (*make)(Device)) {
   if (!have_gpu(state)) return;
   auto step = make(kGpu);
   for (int i = 0; i < 2; ++i) step();  // warm-up (state and the memory pool's blocks allocated)
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     step();
-    sync();
+    sync_gpu();
   }
 }
 

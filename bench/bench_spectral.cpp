@@ -18,14 +18,13 @@
 #include <ember/backend/cuda/api.hpp>
 #endif
 
+#include "bench_common.hpp"
+
 using namespace ember;
 
 namespace {
 
-bool gpu_size() {
-  const char* s = std::getenv("EMBER_BENCH_SIZE");
-  return s && std::string(s) == "gpu";
-}
+using namespace ember::bench;
 
 void rfft2_bench(benchmark::State& state) {
   const int64_t batch = gpu_size() ? 4096 : 256, n = gpu_size() ? 128 : 64;
@@ -53,27 +52,16 @@ void fno2d_step(benchmark::State& state) {
 
 #ifdef EMBER_WITH_CUDA
 
-const Device kGpu = Device::cuda(0);
-
-void sync() { cuda::synchronize(0); }
-
-// False (and the benchmark marked as skipped with a reason) where no GPU is visible.
-bool have_gpu(benchmark::State& state) {
-  if (cuda::is_available()) return true;
-  state.SkipWithError("no CUDA device");
-  return false;
-}
-
 void rfft2_cuda(benchmark::State& state) {
   if (!have_gpu(state)) return;
   const int64_t batch = gpu_size() ? 4096 : 256, n = gpu_size() ? 128 : 64;
   Generator gen(0);
   auto x = Tensor<float>::randn({batch, n, n}, gen).to(kGpu);
   benchmark::DoNotOptimize(rfft2(x).data_ptr());  // warm-up: the FFT plan is made and cached
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     benchmark::DoNotOptimize(rfft2(x).data_ptr());
-    sync();
+    sync_gpu();
   }
 }
 
@@ -96,10 +84,10 @@ void fno2d_step_cuda(benchmark::State& state) {
     return loss;
   };
   step();  // warm-up: FFT plans, Adam's state, the memory pool's blocks
-  sync();
+  sync_gpu();
   for (auto _ : state) {
     benchmark::DoNotOptimize(step().data_ptr());  // the loss stays on the device: no item()
-    sync();
+    sync_gpu();
   }
 }
 
