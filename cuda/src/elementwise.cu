@@ -1,11 +1,12 @@
-// Launchers for the elementwise kernels (ember/cuda/elementwise.cuh) and the sum reduction
-// (ember/cuda/reduce.cuh).
+// Launchers for the elementwise kernels (ember/cuda/elementwise.cuh), the pointwise family
+// (ember/cuda/pointwise.cuh) and the sum reduction (ember/cuda/reduce.cuh).
 #include <cstdint>
 #include <cstring>
 
 #include <ember/backend/cuda/api.hpp>
 #include <ember/cuda/check.cuh>
 #include <ember/cuda/elementwise.cuh>
+#include <ember/cuda/pointwise.cuh>
 #include <ember/cuda/reduce.cuh>
 #include <ember/cuda/runtime.cuh>
 
@@ -45,8 +46,6 @@ void binary_impl(BinaryOp op, T* out, const T* a, const T* b, const StridedLayou
       return launch_binary<T, BinaryOp::Mul>(out, a, b, l, device);
     case BinaryOp::Div:
       return launch_binary<T, BinaryOp::Div>(out, a, b, l, device);
-    case BinaryOp::ReluBackward:
-      return launch_binary<T, BinaryOp::ReluBackward>(out, a, b, l, device);
     case BinaryOp::Pow:
       return launch_binary<T, BinaryOp::Pow>(out, a, b, l, device);
     case BinaryOp::Maximum:
@@ -63,80 +62,6 @@ void binary_impl(BinaryOp op, T* out, const T* a, const T* b, const StridedLayou
       return launch_binary<T, BinaryOp::DivOrZero>(out, a, b, l, device);
   }
   fail("cuda::binary: unknown op ", int(op));
-}
-
-template <class T, UnaryOp Op>
-void launch_unary(T* out, const T* x, T s, T s2, const StridedLayout& l, int device) {
-  cudaStream_t st = detail::stream(device);
-  if (l.contiguous) {
-    const bool vec = aligned16(out) && aligned16(x);
-    const int64_t work = vec ? (l.numel + 3) / 4 : l.numel;
-    kernels::unary_contiguous<T, Op>
-        <<<detail::grid_for(work, kThreads, device), kThreads, 0, st>>>(out, x, s, s2, l.numel,
-                                                                         vec);
-  } else {
-    kernels::unary_strided<T, Op>
-        <<<detail::grid_for(l.numel, kThreads, device), kThreads, 0, st>>>(out, x, s, s2, l);
-  }
-  EMBER_CUDA_CHECK_LAUNCH();
-}
-
-template <class T>
-void unary_impl(UnaryOp op, T* out, const T* x, double scalar, double scalar2,
-                const StridedLayout& l, int device) {
-  if (l.numel == 0) return;
-  detail::use_device(device);
-  const T s = T(scalar), s2 = T(scalar2);
-  switch (op) {
-#define EMBER_UNARY_CASE(name) \
-  case UnaryOp::name:          \
-    return launch_unary<T, UnaryOp::name>(out, x, s, s2, l, device);
-    EMBER_UNARY_CASE(Neg)
-    EMBER_UNARY_CASE(Exp)
-    EMBER_UNARY_CASE(Log)
-    EMBER_UNARY_CASE(Relu)
-    EMBER_UNARY_CASE(Gelu)
-    EMBER_UNARY_CASE(GeluTanh)
-    EMBER_UNARY_CASE(AddScalar)
-    EMBER_UNARY_CASE(MulScalar)
-    EMBER_UNARY_CASE(RSubScalar)
-    EMBER_UNARY_CASE(RDivScalar)
-    EMBER_UNARY_CASE(Step)
-    EMBER_UNARY_CASE(GeluGrad)
-    EMBER_UNARY_CASE(GeluTanhGrad)
-    EMBER_UNARY_CASE(Sqrt)
-    EMBER_UNARY_CASE(Rsqrt)
-    EMBER_UNARY_CASE(Square)
-    EMBER_UNARY_CASE(Abs)
-    EMBER_UNARY_CASE(Sign)
-    EMBER_UNARY_CASE(Tanh)
-    EMBER_UNARY_CASE(Sin)
-    EMBER_UNARY_CASE(Cos)
-    EMBER_UNARY_CASE(NegSin)
-    EMBER_UNARY_CASE(Erf)
-    EMBER_UNARY_CASE(ErfGrad)
-    EMBER_UNARY_CASE(Reciprocal)
-    EMBER_UNARY_CASE(SqrtGradY)
-    EMBER_UNARY_CASE(RsqrtGradY)
-    EMBER_UNARY_CASE(ReciprocalGradY)
-    EMBER_UNARY_CASE(TanhGradY)
-    EMBER_UNARY_CASE(Sigmoid)
-    EMBER_UNARY_CASE(SigmoidGradY)
-    EMBER_UNARY_CASE(Silu)
-    EMBER_UNARY_CASE(SiluGrad)
-    EMBER_UNARY_CASE(Clamp)
-    EMBER_UNARY_CASE(ClampMask)
-    EMBER_UNARY_CASE(Softplus)
-    EMBER_UNARY_CASE(SoftplusGrad)
-    EMBER_UNARY_CASE(Elu)
-    EMBER_UNARY_CASE(EluGrad)
-    EMBER_UNARY_CASE(LeakyRelu)
-    EMBER_UNARY_CASE(LeakyReluGrad)
-    EMBER_UNARY_CASE(PowScalar)
-    EMBER_UNARY_CASE(SafeLog)
-#undef EMBER_UNARY_CASE
-  }
-  fail("cuda::unary: unknown op ", int(op));
 }
 
 template <int E>
@@ -193,23 +118,6 @@ void binary(BinaryOp op, double* out, const double* a, const double* b, const St
             int device) {
   binary_impl(op, out, a, b, l, device);
 }
-void unary(UnaryOp op, float* out, const float* x, double scalar, const StridedLayout& l,
-           int device) {
-  unary_impl(op, out, x, scalar, 0.0, l, device);
-}
-void unary(UnaryOp op, double* out, const double* x, double scalar, const StridedLayout& l,
-           int device) {
-  unary_impl(op, out, x, scalar, 0.0, l, device);
-}
-void unary2(UnaryOp op, float* out, const float* x, double s, double s2, const StridedLayout& l,
-            int device) {
-  unary_impl(op, out, x, s, s2, l, device);
-}
-void unary2(UnaryOp op, double* out, const double* x, double s, double s2, const StridedLayout& l,
-            int device) {
-  unary_impl(op, out, x, s, s2, l, device);
-}
-
 void fill(void* dst, const void* host_value, size_t elem_size, int64_t n, int device) {
   if (n == 0) return;
   detail::use_device(device);
@@ -258,5 +166,4 @@ void sum_dim(float* out, const float* x, int64_t outer, int64_t n, int64_t inner
 void sum_dim(double* out, const double* x, int64_t outer, int64_t n, int64_t inner, int device) {
   sum_impl(out, x, outer, n, inner, device);
 }
-
 }  // namespace ember::cuda

@@ -1,4 +1,4 @@
-// Launchers for softmax, layer_norm (ember/cuda/softmax.cuh, layer_norm.cuh) and the cuBLAS
+// Launchers for layer_norm (ember/cuda/layer_norm.cuh) and the cuBLAS
 // GEMM behind matmul / bmm / linear.
 #include <climits>
 #include <cstdint>
@@ -13,71 +13,13 @@ namespace ember::cuda {
 
 namespace {
 
-// Threads for a block that owns one row of n elements: a multiple of 32, up to 1024.
-int row_threads(int64_t n) {
-  int64_t t = 32;
-  while (t < 1024 && t * 4 < n) t *= 2;  // at least ~4 elements per thread
-  return int(t);
-}
-
-void check_grid(int64_t blocks, const char* op) {
-  EMBER_CHECK(blocks <= int64_t(INT32_MAX), op, ": ", blocks,
-              " rows is more than one CUDA grid holds");
-}
-
-template <class T>
-void softmax_forward_impl(bool log, T* y, const T* x, int64_t outer, int64_t n, int64_t inner,
-                          int device) {
-  if (outer * n * inner == 0) return;
-  detail::use_device(device);
-  cudaStream_t st = detail::stream(device);
-  if (inner == 1) {
-    check_grid(outer, "softmax");
-    const int threads = row_threads(n);
-    if (log)
-      kernels::softmax_rows_forward<T, true><<<unsigned(outer), threads, 0, st>>>(y, x, n);
-    else
-      kernels::softmax_rows_forward<T, false><<<unsigned(outer), threads, 0, st>>>(y, x, n);
-  } else {
-    const unsigned grid = detail::grid_for(outer * inner, 256, device);
-    if (log)
-      kernels::softmax_columns_forward<T, true><<<grid, 256, 0, st>>>(y, x, outer, n, inner);
-    else
-      kernels::softmax_columns_forward<T, false><<<grid, 256, 0, st>>>(y, x, outer, n, inner);
-  }
-  EMBER_CUDA_CHECK_LAUNCH();
-}
-
-template <class T>
-void softmax_backward_impl(bool log, T* gx, const T* g, const T* y, int64_t outer, int64_t n,
-                           int64_t inner, int device) {
-  if (outer * n * inner == 0) return;
-  detail::use_device(device);
-  cudaStream_t st = detail::stream(device);
-  if (inner == 1) {
-    check_grid(outer, "softmax_backward");
-    const int threads = row_threads(n);
-    if (log)
-      kernels::softmax_rows_backward<T, true><<<unsigned(outer), threads, 0, st>>>(gx, g, y, n);
-    else
-      kernels::softmax_rows_backward<T, false><<<unsigned(outer), threads, 0, st>>>(gx, g, y, n);
-  } else {
-    const unsigned grid = detail::grid_for(outer * inner, 256, device);
-    if (log)
-      kernels::softmax_columns_backward<T, true><<<grid, 256, 0, st>>>(gx, g, y, outer, n, inner);
-    else
-      kernels::softmax_columns_backward<T, false><<<grid, 256, 0, st>>>(gx, g, y, outer, n, inner);
-  }
-  EMBER_CUDA_CHECK_LAUNCH();
-}
-
 template <class T>
 void layer_norm_forward_impl(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b,
                              int64_t rows, int64_t n, double eps, int device) {
   if (rows == 0 || n == 0) return;
-  check_grid(rows, "layer_norm");
+  detail::check_grid(rows, "layer_norm");
   detail::use_device(device);
-  kernels::layer_norm_forward<T><<<unsigned(rows), row_threads(n), 0, detail::stream(device)>>>(
+  kernels::layer_norm_forward<T><<<unsigned(rows), detail::row_threads(n), 0, detail::stream(device)>>>(
       y, mean, rstd, x, w, b, n, eps);
   EMBER_CUDA_CHECK_LAUNCH();
 }
@@ -86,12 +28,12 @@ template <class T>
 void layer_norm_backward_impl(T* gx, T* gw, T* gb, const T* g, const T* x, const T* w,
                               const T* mean, const T* rstd, int64_t rows, int64_t n, int device) {
   if (rows == 0 || n == 0) return;
-  check_grid(rows, "layer_norm_backward");
+  detail::check_grid(rows, "layer_norm_backward");
   detail::use_device(device);
   cudaStream_t st = detail::stream(device);
   if (gx) {
     kernels::layer_norm_backward_input<T>
-        <<<unsigned(rows), row_threads(n), 0, st>>>(gx, g, x, w, mean, rstd, n);
+        <<<unsigned(rows), detail::row_threads(n), 0, st>>>(gx, g, x, w, mean, rstd, n);
     EMBER_CUDA_CHECK_LAUNCH();
   }
   if (gw || gb) {
@@ -120,23 +62,6 @@ void check_gemm_range(const GemmArgs& g) {
 }
 
 }  // namespace
-
-void softmax_forward(bool log, float* y, const float* x, int64_t outer, int64_t n, int64_t inner,
-                     int device) {
-  softmax_forward_impl(log, y, x, outer, n, inner, device);
-}
-void softmax_forward(bool log, double* y, const double* x, int64_t outer, int64_t n, int64_t inner,
-                     int device) {
-  softmax_forward_impl(log, y, x, outer, n, inner, device);
-}
-void softmax_backward(bool log, float* gx, const float* g, const float* y, int64_t outer, int64_t n,
-                      int64_t inner, int device) {
-  softmax_backward_impl(log, gx, g, y, outer, n, inner, device);
-}
-void softmax_backward(bool log, double* gx, const double* g, const double* y, int64_t outer,
-                      int64_t n, int64_t inner, int device) {
-  softmax_backward_impl(log, gx, g, y, outer, n, inner, device);
-}
 
 void layer_norm_forward(float* y, float* mean, float* rstd, const float* x, const float* w,
                         const float* b, int64_t rows, int64_t n, double eps, int device) {

@@ -6,7 +6,10 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
+
+#include <ember/core/error.hpp>
 
 namespace ember::cuda::detail {
 
@@ -25,6 +28,19 @@ inline unsigned grid_for(int64_t n, int threads, int device) {
   const int64_t need = (n + threads - 1) / threads;
   const int64_t cap = int64_t(sm_count(device)) * 32;
   return unsigned(std::max<int64_t>(1, std::min(need, cap)));
+}
+
+// Threads for a block that owns one row of n elements: a multiple of 32, up to 1024.
+inline int row_threads(int64_t n) {
+  int64_t t = 32;
+  while (t < 1024 && t * 4 < n) t *= 2;  // at least ~4 elements per thread
+  return int(t);
+}
+
+// Rows launched one block each must fit in one grid dimension.
+inline void check_grid(int64_t blocks, const char* op) {
+  EMBER_CHECK(blocks <= int64_t(INT32_MAX), op, ": ", blocks,
+              " rows is more than one CUDA grid holds");
 }
 
 }  // namespace ember::cuda::detail

@@ -4,13 +4,21 @@
 // column, reading along n (coalesced over inner).
 //
 // Backward, from the output y: softmax gx = y (g - sum(g y)); log_softmax gx = g - exp(y) sum(g).
+// log_softmax is (x - m) - log(s), as on the CPU (backend/cpu/softmax.hpp): x - (m + log(s))
+// would lose log(s)'s digits when |m| is large.
+//
+// Kernels and the launchers of backend/softmax.hpp; included by one translation unit
+// (cuda/src/nn.cu), which gets the float and double instances at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
 
+#include <ember/backend/softmax.hpp>
+#include <ember/cuda/check.cuh>
 #include <ember/cuda/reduce.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
@@ -28,8 +36,8 @@ __global__ void softmax_rows_forward(T* __restrict__ y, const T* __restrict__ x,
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += exp(A(xr[i]) - m);
   s = block_sum(s, shared);
   if constexpr (Log) {
-    const A lse = m + log(s);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = T(A(xr[i]) - lse);
+    const A log_s = log(s);
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = T((A(xr[i]) - m) - log_s);
   } else {
     const A inv = A(1) / s;
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = T(exp(A(xr[i]) - m) * inv);
@@ -64,10 +72,10 @@ __global__ void softmax_columns_forward(T* __restrict__ y, const T* __restrict__
     if (m == -INFINITY) m = 0;
     A s = 0;
     for (int64_t r = 0; r < n; ++r) s += exp(A(x[base + r * inner]) - m);
-    const A lse = m + log(s), inv = A(1) / s;
+    const A log_s = log(s), inv = A(1) / s;
     for (int64_t r = 0; r < n; ++r) {
       const A v = x[base + r * inner];
-      y[base + r * inner] = Log ? T(v - lse) : T(exp(v - m) * inv);
+      y[base + r * inner] = Log ? T((v - m) - log_s) : T(exp(v - m) * inv);
     }
   }
 }
@@ -94,3 +102,60 @@ __global__ void softmax_columns_backward(T* __restrict__ gx, const T* __restrict
 }
 
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+template <class T>
+void softmax_forward(bool log, T* y, const T* x, int64_t outer, int64_t n, int64_t inner,
+                     int device) {
+  if (outer * n * inner == 0) return;
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  if (inner == 1) {
+    detail::check_grid(outer, "softmax");
+    const int threads = detail::row_threads(n);
+    if (log)
+      kernels::softmax_rows_forward<T, true><<<unsigned(outer), threads, 0, st>>>(y, x, n);
+    else
+      kernels::softmax_rows_forward<T, false><<<unsigned(outer), threads, 0, st>>>(y, x, n);
+  } else {
+    const unsigned grid = detail::grid_for(outer * inner, 256, device);
+    if (log)
+      kernels::softmax_columns_forward<T, true><<<grid, 256, 0, st>>>(y, x, outer, n, inner);
+    else
+      kernels::softmax_columns_forward<T, false><<<grid, 256, 0, st>>>(y, x, outer, n, inner);
+  }
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void softmax_backward(bool log, T* gx, const T* g, const T* y, int64_t outer, int64_t n,
+                      int64_t inner, int device) {
+  if (outer * n * inner == 0) return;
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  if (inner == 1) {
+    detail::check_grid(outer, "softmax_backward");
+    const int threads = detail::row_threads(n);
+    if (log)
+      kernels::softmax_rows_backward<T, true><<<unsigned(outer), threads, 0, st>>>(gx, g, y, n);
+    else
+      kernels::softmax_rows_backward<T, false><<<unsigned(outer), threads, 0, st>>>(gx, g, y, n);
+  } else {
+    const unsigned grid = detail::grid_for(outer * inner, 256, device);
+    if (log)
+      kernels::softmax_columns_backward<T, true><<<grid, 256, 0, st>>>(gx, g, y, outer, n, inner);
+    else
+      kernels::softmax_columns_backward<T, false><<<grid, 256, 0, st>>>(gx, g, y, outer, n, inner);
+  }
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template void softmax_forward<float>(bool, float*, const float*, int64_t, int64_t, int64_t, int);
+template void softmax_forward<double>(bool, double*, const double*, int64_t, int64_t, int64_t, int);
+template void softmax_backward<float>(bool, float*, const float*, const float*, int64_t, int64_t,
+                                      int64_t, int);
+template void softmax_backward<double>(bool, double*, const double*, const double*, int64_t,
+                                       int64_t, int64_t, int);
+
+}  // namespace ember::cuda

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include <ember/backend/cpu/elementwise.hpp>
+#include <ember/backend/pointwise.hpp>
 #include <ember/backend/cuda/dispatch.hpp>
 #include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor_def.hpp>
@@ -111,12 +112,7 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> neg(const Tensor<T>& x) {
-  Tensor<T> out;
-  if constexpr (is_complex_v<T>)  // complex kernels: cuda/dispatch_spectral.hpp
-    if (cuda::use_cuda("neg", x)) out = cuda::complex_unary(cuda::ComplexUnaryOp::Neg, x, T(0), "neg");
-  if (!out.defined())
-    out = cuda::use_cuda("neg", x) ? cuda::unary(cuda::UnaryOp::Neg, x, 0.0, "neg")
-                                   : cpu::map_unary<T>(x, [](T v) { return -v; });
+  Tensor<T> out = backend::pointwise<pointwise::Op::Neg>(x, {}, "neg");
   if (any_requires_grad(x))
     record(out, "neg", {x}, [](const Tensor<T>& g) -> Grads { return {neg(g)}; });
   return out;
@@ -126,30 +122,14 @@ Tensor<T> neg(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out;
-  if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
-    if (cuda::use_cuda("add", a)) out = cuda::unary(cuda::UnaryOp::AddScalar, a, double(s), "add");
-  if constexpr (is_complex_v<T>)  // complex scalars: cuda/dispatch_spectral.hpp
-    if (cuda::use_cuda("add", a)) out = cuda::complex_unary(cuda::ComplexUnaryOp::AddScalar, a, s, "add");
-  if (!out.defined()) {
-    check_cpu(a.device(), "add");
-    out = cpu::map_unary<T>(a, [s](T x) { return x + s; });
-  }
+  Tensor<T> out = backend::pointwise<pointwise::Op::AddScalar>(a, {s}, "add");
   if (any_requires_grad(a)) record(out, "add_scalar", {a}, [](const Tensor<T>& g) -> Grads { return {g}; });
   return out;
 }
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out;
-  if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
-    if (cuda::use_cuda("mul", a)) out = cuda::unary(cuda::UnaryOp::MulScalar, a, double(s), "mul");
-  if constexpr (is_complex_v<T>)  // complex scalars: cuda/dispatch_spectral.hpp
-    if (cuda::use_cuda("mul", a)) out = cuda::complex_unary(cuda::ComplexUnaryOp::MulScalar, a, s, "mul");
-  if (!out.defined()) {
-    check_cpu(a.device(), "mul");
-    out = cpu::map_unary<T>(a, [s](T x) { return x * s; });
-  }
+  Tensor<T> out = backend::pointwise<pointwise::Op::MulScalar>(a, {s}, "mul");
   if (any_requires_grad(a))
     record(out, "mul_scalar", {a}, [s](const Tensor<T>& g) -> Grads { return {mul(g, conj_scalar(s))}; });
   return out;
@@ -158,14 +138,7 @@ Tensor<T> mul(const Tensor<T>& a, std::type_identity_t<T> s) {
 // s - a
 template <class T>
 Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out;
-  if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
-    if (cuda::use_cuda("rsub", a))
-      out = cuda::unary(cuda::UnaryOp::RSubScalar, a, double(s), "rsub");
-  if (!out.defined()) {
-    check_cpu(a.device(), "rsub");
-    out = cpu::map_unary<T>(a, [s](T x) { return s - x; });
-  }
+  Tensor<T> out = backend::pointwise<pointwise::Op::RSubScalar>(a, {s}, "rsub");
   if (any_requires_grad(a)) record(out, "rsub_scalar", {a}, [](const Tensor<T>& g) -> Grads { return {neg(g)}; });
   return out;
 }
@@ -173,14 +146,7 @@ Tensor<T> rsub(const Tensor<T>& a, std::type_identity_t<T> s) {
 // s / a
 template <class T>
 Tensor<T> rdiv(const Tensor<T>& a, std::type_identity_t<T> s) {
-  Tensor<T> out;
-  if constexpr (cuda::has_kernels_v<T>)  // real scalars only: complex ones stay on the CPU path
-    if (cuda::use_cuda("rdiv", a))
-      out = cuda::unary(cuda::UnaryOp::RDivScalar, a, double(s), "rdiv");
-  if (!out.defined()) {
-    check_cpu(a.device(), "rdiv");
-    out = cpu::map_unary<T>(a, [s](T x) { return s / x; });
-  }
+  Tensor<T> out = backend::pointwise<pointwise::Op::RDivScalar>(a, {s}, "rdiv");
   if (any_requires_grad(a))
     record(out, "rdiv_scalar", {a}, [a, s](const Tensor<T>& g) -> Grads {
       // d(s/a)/da = -s/a^2
@@ -192,17 +158,7 @@ Tensor<T> rdiv(const Tensor<T>& a, std::type_identity_t<T> s) {
 // a ** p for a scalar exponent.
 template <class T>
 Tensor<T> pow(const Tensor<T>& a, std::type_identity_t<T> p) {
-  Tensor<T> out;
-  if constexpr (cuda::has_kernels_v<T>)  // real exponents only: complex ones stay on the CPU path
-    if (cuda::use_cuda("pow", a)) out = cuda::unary(cuda::UnaryOp::PowScalar, a, double(p), "pow");
-  if (!out.defined()) {
-    check_cpu(a.device(), "pow");
-    out = cpu::map_unary<T>(a, [p](T x) {
-      if constexpr (is_complex_v<T>) return std::pow(x, p);
-      else if (p == T(2)) return x * x;
-      else return T(std::pow(x, p));
-    });
-  }
+  Tensor<T> out = backend::pointwise<pointwise::Op::PowScalar>(a, {p}, "pow");
   if (any_requires_grad(a))
     record(out, "pow_scalar", {a}, [a, p](const Tensor<T>& g) -> Grads {
       if (p == T(0)) return {Tensor<T>::zeros(a.shape(), a.device())};
@@ -232,12 +188,10 @@ Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
       if (a.requires_grad()) ga = sum_to(mul(g, conj(mul(b, pow(a, sub(b, Tensor<T>::ones({}, b.device())))))), a.shape());
       if (b.requires_grad()) {
         // d(a^b)/db = a^b log a; taken as 0 where a == 0 (and b > 0), as PyTorch does.
-        Tensor<T> safe_log =
-            a.device().is_cuda()
-                ? cuda::unary(cuda::UnaryOp::SafeLog, a.detach(), 0.0, "pow_backward")
-                : cpu::map_unary<T>(a.detach(),
-                                    [](T x) { return x == T(0) ? T(0) : T(std::log(x)); });
-        Tensor<T> d = mul(pow(a, b), GradMode::is_enabled() && a.requires_grad() ? log(a) : safe_log);
+        Tensor<T> d = mul(pow(a, b), GradMode::is_enabled() && a.requires_grad()
+                                         ? log(a)
+                                         : backend::pointwise<pointwise::Op::SafeLog>(
+                                               a.detach(), {}, "pow_backward"));
         gb = sum_to(mul(g, conj(d)), b.shape());
       }
       return {ga, gb};

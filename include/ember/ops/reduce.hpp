@@ -7,6 +7,7 @@
 
 #include <ember/backend/cpu/reduce.hpp>
 #include <ember/backend/cuda/dispatch.hpp>
+#include <ember/backend/pointwise.hpp>
 #include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor_def.hpp>
 #include <ember/ops/arith.hpp>
@@ -67,7 +68,7 @@ Tensor<T> mean(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, bool k
   Tensor<T> out;
   if (cuda::use_cuda("mean", x)) {  // the sum times 1 / count (0 elements: 0 * inf = NaN)
     out = cuda::sum(x, rdims, keepdim);
-    out = cuda::unary(cuda::UnaryOp::MulScalar, out, 1.0 / double(count), "mean");
+    out = backend::pointwise<pointwise::Op::MulScalar>(out, {T(1.0 / double(count))}, "mean");
   } else {
     check_cpu(x.device(), "mean");
     out = cpu::reduce<T>(x, rdims, keepdim, detail::SumReducer<T>{.mean = true});

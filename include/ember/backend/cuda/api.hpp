@@ -41,7 +41,6 @@ enum class BinaryOp : int {
   Sub,
   Mul,
   Div,
-  ReluBackward,  // b > 0 ? a : 0
   Pow,           // a ** b
   Maximum,       // NaN propagating, as torch.maximum
   Minimum,
@@ -50,54 +49,6 @@ enum class BinaryOp : int {
   EqMask,        // a == b ? 1 : 0
   DivOrZero      // b > 0 ? a / b : 0
 };
-enum class UnaryOp : int {
-  Neg,
-  Exp,
-  Log,
-  Relu,
-  Gelu,
-  GeluTanh,
-  AddScalar,   // x + s
-  MulScalar,   // x * s
-  RSubScalar,  // s - x
-  RDivScalar,  // s / x
-  Step,        // x > 0 ? 1 : 0 (relu's derivative)
-  GeluGrad,
-  GeluTanhGrad,  // d gelu / dx
-  // Added for unary.hpp, activation.hpp, arith.hpp. *GradY take the forward output y (the
-  // derivative written in y); s, s2 are the two scalars of unary2.
-  Sqrt,
-  Rsqrt,
-  Square,
-  Abs,
-  Sign,  // abs's derivative: 0 at 0
-  Tanh,
-  Sin,
-  Cos,
-  NegSin,  // cos's derivative
-  Erf,
-  ErfGrad,
-  Reciprocal,
-  SqrtGradY,        // 1 / (2 y)
-  RsqrtGradY,       // -y^3 / 2
-  ReciprocalGradY,  // -y^2
-  TanhGradY,        // 1 - y^2
-  Sigmoid,
-  SigmoidGradY,  // y (1 - y)
-  Silu,
-  SiluGrad,
-  Clamp,         // into [s, s2] (-inf / +inf for an absent bound)
-  ClampMask,     // s <= x <= s2 ? 1 : 0
-  Softplus,      // beta s, threshold s2
-  SoftplusGrad,
-  Elu,  // alpha s
-  EluGrad,
-  LeakyRelu,  // negative slope s
-  LeakyReluGrad,
-  PowScalar,  // x ** s
-  SafeLog     // x == 0 ? 0 : log x
-};
-
 // Ops giving a bool tensor: comparisons of a with b (or with a scalar when b is null),
 // logical and / or of a and b (non-zero is true), and the one-operand Not, IsNan, IsInf,
 // IsFinite.
@@ -196,11 +147,6 @@ void binary(BinaryOp op, float* out, const float* a, const float* b, const Strid
             int device);
 void binary(BinaryOp op, double* out, const double* a, const double* b, const StridedLayout& l,
             int device);
-void unary(UnaryOp op, float* out, const float* x, double scalar, const StridedLayout& l,
-           int device);
-void unary(UnaryOp op, double* out, const double* x, double scalar, const StridedLayout& l,
-           int device);
-
 // Typeless helpers (by element size: 1, 2, 4, 8 or 16 bytes), for every dtype.
 // Fills n elements at dst with the bytes at host_value.
 void fill(void* dst, const void* host_value, size_t elem_size, int64_t n, int device);
@@ -215,17 +161,6 @@ void sum_dim(float* out, const float* x, int64_t outer, int64_t n, int64_t inner
 void sum_dim(double* out, const double* x, int64_t outer, int64_t n, int64_t inner, int device);
 
 // ---------------------------------------------------------------- nn (nn.cu)
-
-// Softmax over the middle dim of a contiguous [outer, n, inner] tensor (Log: log_softmax).
-void softmax_forward(bool log, float* y, const float* x, int64_t outer, int64_t n, int64_t inner,
-                     int device);
-void softmax_forward(bool log, double* y, const double* x, int64_t outer, int64_t n, int64_t inner,
-                     int device);
-// gx from g and the forward output y (all contiguous, same geometry).
-void softmax_backward(bool log, float* gx, const float* g, const float* y, int64_t outer, int64_t n,
-                      int64_t inner, int device);
-void softmax_backward(bool log, double* gx, const double* g, const double* y, int64_t outer,
-                      int64_t n, int64_t inner, int device);
 
 // Layer norm over the last n elements of each of `rows` contiguous rows. w, b may be null.
 // mean and rstd ([rows]) are written for the backward pass.
@@ -336,13 +271,6 @@ void adam_step(const AdamParam<float>* params, size_t count, int device);
 void adam_step(const AdamParam<double>* params, size_t count, int device);
 
 // ---- elementwise extras and reductions (elementwise.cu, reduce_more.cu)
-
-// unary with the op's two scalars (Clamp, ClampMask, Softplus, SoftplusGrad); the other ops
-// ignore s2.
-void unary2(UnaryOp op, float* out, const float* x, double s, double s2, const StridedLayout& l,
-            int device);
-void unary2(UnaryOp op, double* out, const double* x, double s, double s2, const StridedLayout& l,
-            int device);
 
 // out = op(a, b) (or op(a, scalar) when b is null, or op(a)) as bool; layout operands are
 // (out, a, b). Kernels for float, double and bool inputs.

@@ -88,29 +88,6 @@ Tensor<T> binary(BinaryOp bop, const Tensor<T>& a, const Tensor<T>& b, const cha
   return out;
 }
 
-// out = f(x) (with a scalar argument for the *Scalar ops); a fresh contiguous output.
-template <class T>
-Tensor<T> unary(UnaryOp uop, const Tensor<T>& x, double scalar, const char* op) {
-  detail::check_dtype<T>(op);
-  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
-  if (out.numel() == 0) return out;
-  if constexpr (has_kernels_v<T>) {
-#ifdef EMBER_WITH_CUDA
-    Tensor<T> xc = x.detach();
-    StridedLayout l;
-    if (!make_layout(l, x.shape(), {&out.strides(), &xc.strides()})) {
-      xc = xc.contiguous();
-      make_layout(l, x.shape(), {&out.strides(), &xc.strides()});
-    }
-    cuda::unary(uop, out.data_ptr(), xc.data_ptr(), scalar, l, x.device().index);
-#else
-    (void)uop, (void)scalar;
-    detail::no_cuda(op);
-#endif
-  }
-  return out;
-}
-
 // Sum over rdims (sorted, unique, from reduction_dims).
 template <class T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& rdims, bool keepdim) {
@@ -164,29 +141,6 @@ inline void split_dims(const Shape& s, int64_t d, int64_t& outer, int64_t& n, in
   outer = 1, inner = 1, n = s.empty() ? 1 : s[size_t(d)];
   for (int64_t i = 0; i < d; ++i) outer *= s[size_t(i)];
   for (int64_t i = d + 1; i < int64_t(s.size()); ++i) inner *= s[size_t(i)];
-}
-
-// unary with the op's two scalars (UnaryOp::Clamp, ClampMask, Softplus, SoftplusGrad).
-template <class T>
-Tensor<T> unary2(UnaryOp uop, const Tensor<T>& x, double s, double s2, const char* op) {
-  detail::check_dtype<T>(op);
-  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
-  if (out.numel() == 0) return out;
-  if constexpr (has_kernels_v<T>) {
-#ifdef EMBER_WITH_CUDA
-    Tensor<T> xc = x.detach();
-    StridedLayout l;
-    if (!make_layout(l, x.shape(), {&out.strides(), &xc.strides()})) {
-      xc = xc.contiguous();
-      make_layout(l, x.shape(), {&out.strides(), &xc.strides()});
-    }
-    cuda::unary2(uop, out.data_ptr(), xc.data_ptr(), s, s2, l, x.device().index);
-#else
-    (void)uop, (void)s, (void)s2;
-    detail::no_cuda(op);
-#endif
-  }
-  return out;
 }
 
 // Predicates (comparisons, logical ops, isnan...) have kernels for bool inputs too.
@@ -474,46 +428,6 @@ Tensor<T> flip_copy(const Tensor<T>& x, const std::vector<bool>& flipped) {
 #endif
 }
 
-// softmax / log_softmax of x along dim d (already wrapped).
-template <class T>
-Tensor<T> softmax_forward(const Tensor<T>& x, int64_t d, bool log) {
-  detail::check_dtype<T>("softmax");
-  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
-  if (out.numel() == 0) return out;
-  if constexpr (has_kernels_v<T>) {
-#ifdef EMBER_WITH_CUDA
-    const Tensor<T> xc = x.detach().contiguous();
-    int64_t outer, n, inner;
-    split_dims(x.shape(), d, outer, n, inner);
-    cuda::softmax_forward(log, out.data_ptr(), xc.data_ptr(), outer, n, inner, x.device().index);
-#else
-    (void)d, (void)log;
-    detail::no_cuda("softmax");
-#endif
-  }
-  return out;
-}
-
-// The gradient of softmax / log_softmax from the output gradient g and the output y.
-template <class T>
-Tensor<T> softmax_backward(const Tensor<T>& g, const Tensor<T>& y, int64_t d, bool log) {
-  detail::check_dtype<T>("softmax_backward");
-  Tensor<T> gx = Tensor<T>::empty(y.shape(), y.device());
-  if (gx.numel() == 0) return gx;
-  if constexpr (has_kernels_v<T>) {
-#ifdef EMBER_WITH_CUDA
-    const Tensor<T> gc = g.contiguous(), yc = y.contiguous();
-    int64_t outer, n, inner;
-    split_dims(y.shape(), d, outer, n, inner);
-    cuda::softmax_backward(log, gx.data_ptr(), gc.data_ptr(), yc.data_ptr(), outer, n, inner,
-                           y.device().index);
-#else
-    (void)g, (void)d, (void)log;
-    detail::no_cuda("softmax_backward");
-#endif
-  }
-  return gx;
-}
 
 // layer_norm forward over the last n elements: y, plus mean and rstd ([rows], on the device).
 template <class T>
