@@ -92,6 +92,40 @@ TEST_CASE("softmax: stable for large inputs, exact zeros for -inf, NaN propagate
   for (float v : softmax(with_nan, 0).to_vector()) CHECK(std::isnan(v));
 }
 
+TEST_CASE("log_softmax: float64 keeps every digit at large offsets (high-precision reference)") {
+  // Rows around m = 1e6 and 1e8: log_softmax = (x - m) - log s is exact to a few ulps of the
+  // result, where x - (m + log s) loses log s's digits to m's exponent (the drift the CUDA
+  // kernel once had). The reference is the same formula in long double (64-bit mantissa).
+  Generator gen(21);
+  for (const double offset : {1e6, 1e8}) {
+    CAPTURE(offset);
+    const int64_t rows = 6, n = 37;
+    Tensor<double> x = Tensor<double>::randn({rows, n}, gen);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data_ptr()[i] = offset + 3 * x.data_ptr()[i];
+    for (const int64_t dim : {1, 0}) {
+      CAPTURE(dim);
+      const Tensor<double> xs = dim == 1 ? x : x.t().contiguous();  // same rows, other dim
+      const Tensor<double> y = log_softmax(xs, dim);
+      for (int64_t r = 0; r < rows; ++r) {
+        long double m = -INFINITY, s = 0;
+        for (int64_t k = 0; k < n; ++k) m = std::max<long double>(m, x.at({r, k}));
+        for (int64_t k = 0; k < n; ++k) s += std::exp((long double)x.at({r, k}) - m);
+        for (int64_t k = 0; k < n; ++k) {
+          const long double want = ((long double)x.at({r, k}) - m) - std::log(s);
+          const double got = dim == 1 ? y.at({r, k}) : y.at({k, r});
+          // x - m is exact (one binade); s, a sum of n exps each within u, is within (n + 1) u
+          // relatively, so log s is within (n + 1) u absolutely, plus its own and the final
+          // subtraction's rounding. x - (m + log s) would be off by up to ulp(m) / 2: 6e-11 at
+          // 1e6, 7e-9 at 1e8.
+          const double u = std::numeric_limits<double>::epsilon() / 2;
+          const double bound = u * (double(n + 1) + double(std::log(s)) + std::fabs(double(want)));
+          CHECK(std::fabs(double(got - want)) <= bound);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("softmax: float32 kernels agree with float64 on every path") {
   Generator gen(1);
   // Shapes hit the row kernel (dim last) and the column-block kernel (dim not last), with

@@ -214,6 +214,27 @@ TEST_CASE("unary: complex gradients follow PyTorch's convention") {
   check_complex_grads("tanh", [](const Tensor<C128>& z) { return tanh(z); });
 }
 
+TEST_CASE("unary: complex exp and log gradients are g * conj(f'(z)), with and without a graph") {
+  // One rule serves both devices and both modes: pin its conj (a CUDA copy of these rules once
+  // dropped it) on values where conj changes the answer.
+  const Tensor<C128> z0 =
+      Tensor<C128>::from_vector({C128(0.3, 0.7), C128(-1.2, 0.4), C128(0.9, -1.1)}, {3});
+  const Tensor<C128> g =
+      Tensor<C128>::from_vector({C128(1.0, -0.5), C128(0.2, 0.3), C128(-0.7, 1.4)}, {3});
+  for (const bool create_graph : {false, true}) {
+    CAPTURE(create_graph);
+    Tensor<C128> z = z0.detach().requires_grad_();
+    const Tensor<C128> ge = grad<C128>({exp(z)}, {z}, {g}, {.create_graph = create_graph})[0];
+    const Tensor<C128> gl = grad<C128>({log(z)}, {z}, {g}, {.create_graph = create_graph})[0];
+    for (int64_t i = 0; i < 3; ++i) {
+      const C128 zi = z0.to_vector()[size_t(i)], gi = g.to_vector()[size_t(i)];
+      const C128 want_e = gi * std::conj(std::exp(zi)), want_l = gi / std::conj(zi);
+      CHECK(std::abs(ge.to_vector()[size_t(i)] - want_e) <= 1e-14 * std::abs(want_e));
+      CHECK(std::abs(gl.to_vector()[size_t(i)] - want_l) <= 1e-14 * std::abs(want_l));
+    }
+  }
+}
+
 TEST_CASE("unary: float32 forward agrees with float64") {
   Generator gen(3);
   const T64 x = T64::randn({257}, gen);

@@ -2,7 +2,8 @@
 # Installs everything ember needs to build, test and run its examples on Debian 12, from apt.
 #
 #   tools/setup.sh               # compiler, CMake, OpenBLAS, doctest, Google Benchmark, data
-#   tools/setup.sh --with-torch  # also python3-torch, the peer for ../shared/bench/torch_peer.py
+#   tools/setup.sh --with-torch  # also python3-torch (the peer of ../shared/bench/torch_peer.py)
+#                                # and libtorch-dev (the yardstick of tools/compile_time.sh)
 #
 # Always included (cheap, and .ci/run uses them): clang-14 with its sanitizer and libFuzzer
 # runtimes (libclang-rt-14-dev) for tools/sanitize.sh and tools/fuzz.sh, LLVM's libomp with
@@ -23,7 +24,7 @@ packages=(
 
 for arg in "$@"; do
   case "$arg" in
-    --with-torch) packages+=(python3-torch) ;;
+    --with-torch) packages+=(python3-torch libtorch-dev) ;;
     -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
