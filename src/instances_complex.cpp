@@ -1,12 +1,23 @@
-// Explicit instantiation definitions of shard 2 of include/ember/detail/instances.inc (see
-// tools/gen_instances.py): part of the static library ember_instances that user code links
-// through ember::ember. The extern declarations of every shard come first (from ember.hpp),
-// so this file compiles only its own shard and the shards build in parallel.
+// Part of ember_instances, the precompiled op templates: every family for
+// std::complex<float> and std::complex<double>, and the instances with no element type.
+// Every list is declared extern first (EMBER_EXTERN_TEMPLATES, see
+// include/ember/detail/instances/declare.inc), so this file compiles only its own part and
+// the files of the library build in parallel.
 #ifndef EMBER_EXTERN_TEMPLATES
 #define EMBER_EXTERN_TEMPLATES
 #endif
-#include <ember/ember.hpp>
+#include <ember/all.hpp>
 
 #define EMBER_INSTANCE(...) template __VA_ARGS__
-#define EMBER_INSTANCE_SHARD(n) ((n) == 2)
-#include <ember/detail/instances.inc>
+namespace ember {
+#define Complex std::complex<float>
+#include <ember/detail/instances/ember.inc>
+#include <ember/detail/instances/families.inc>
+#undef Complex
+#define Complex std::complex<double>
+#include <ember/detail/instances/ember.inc>
+#include <ember/detail/instances/families.inc>
+#undef Complex
+#define EMBER_INSTANCES_UNTYPED
+#include <ember/detail/instances/ember.inc>
+}  // namespace ember

@@ -1,12 +1,22 @@
-// Explicit instantiation definitions of shard 1 of include/ember/detail/instances.inc (see
-// tools/gen_instances.py): part of the static library ember_instances that user code links
-// through ember::ember. The extern declarations of every shard come first (from ember.hpp),
-// so this file compiles only its own shard and the shards build in parallel.
+// Part of ember_instances, the precompiled op templates: the families of <ember/ember.hpp>
+// for double, int64_t and int32_t.
+// Every list is declared extern first (EMBER_EXTERN_TEMPLATES, see
+// include/ember/detail/instances/declare.inc), so this file compiles only its own part and
+// the files of the library build in parallel.
 #ifndef EMBER_EXTERN_TEMPLATES
 #define EMBER_EXTERN_TEMPLATES
 #endif
-#include <ember/ember.hpp>
+#include <ember/all.hpp>
 
 #define EMBER_INSTANCE(...) template __VA_ARGS__
-#define EMBER_INSTANCE_SHARD(n) ((n) == 1)
-#include <ember/detail/instances.inc>
+namespace ember {
+#define Real double
+#define EMBER_INSTANCE_LIST <ember/detail/instances/ember.inc>
+#include EMBER_INSTANCE_LIST
+#undef Real
+#define Index int64_t
+#include EMBER_INSTANCE_LIST
+#undef Index
+#define Index int32_t
+#include EMBER_INSTANCE_LIST
+}  // namespace ember

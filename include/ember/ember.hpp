@@ -44,9 +44,10 @@
 #include <ember/data/dataset.hpp>
 
 // Users of the CMake target ember::ember get EMBER_EXTERN_TEMPLATES: the common op templates
-// (float, double, complex; see tools/gen_instances.py) are then declared extern here and come
+// (float, double, complex: the lists in detail/instances/) are then declared extern here and come
 // precompiled from the library ember_instances instead of being compiled in every file.
 // Without the macro (just -I include) ember stays a plain header-only library.
-#ifdef EMBER_EXTERN_TEMPLATES
-#include <ember/detail/extern_instances.hpp>
+#ifdef EMBER_EXTERN_TEMPLATES  // the precompiled instances of ember_instances
+#define EMBER_INSTANCE_LIST <ember/detail/instances/ember.inc>
+#include <ember/detail/instances/declare.inc>
 #endif

@@ -9,3 +9,8 @@
 #include <ember/ops/scatter.hpp>
 #include <ember/ops/sparse.hpp>
 #include <ember/sparse/csr.hpp>
+
+#ifdef EMBER_EXTERN_TEMPLATES  // the precompiled instances of ember_instances
+#define EMBER_INSTANCE_LIST <ember/detail/instances/graph.inc>
+#include <ember/detail/instances/declare.inc>
+#endif

@@ -7,3 +7,8 @@
 #include <ember/nn/spectral.hpp>
 #include <ember/ops/complex.hpp>
 #include <ember/ops/fft.hpp>
+
+#ifdef EMBER_EXTERN_TEMPLATES  // the precompiled instances of ember_instances
+#define EMBER_INSTANCE_LIST <ember/detail/instances/spectral.inc>
+#include <ember/detail/instances/declare.inc>
+#endif

@@ -10,3 +10,8 @@
 #include <ember/nn/positional.hpp>
 #include <ember/nn/transformer.hpp>
 #include <ember/ops/attention.hpp>
+
+#ifdef EMBER_EXTERN_TEMPLATES  // the precompiled instances of ember_instances
+#define EMBER_INSTANCE_LIST <ember/detail/instances/transformer.inc>
+#include <ember/detail/instances/declare.inc>
+#endif

@@ -12,3 +12,8 @@
 #include <ember/ops/norm_more.hpp>
 #include <ember/ops/pool.hpp>
 #include <ember/ops/upsample.hpp>
+
+#ifdef EMBER_EXTERN_TEMPLATES  // the precompiled instances of ember_instances
+#define EMBER_INSTANCE_LIST <ember/detail/instances/vision.inc>
+#include <ember/detail/instances/declare.inc>
+#endif

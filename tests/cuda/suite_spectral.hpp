@@ -158,22 +158,23 @@ void complex_suite() {
       "spectral_conv1d (FNO)",
       [](const V& x) { return nn::functional::spectral_conv1d(x[0], as_complex(x[1])); },
       {randn<T>({2, 3, 16}, 144), randn<T>({3, 4, 5, 2}, 145)});
-  // Broadcast complex operands: their backward sums complex gradients (sum -> cuda::sum_any).
+  // Broadcast complex operands: their backward sums complex gradients (backend::sum).
   check_agreement<T>(
       "complex mul broadcast",
       [](const V& x) { return as_real(mul(as_complex(x[0]), as_complex(x[1]))); },
       {randn<T>({4, 3, 2}, 147), randn<T>({3, 2}, 148)});
 }
 
-// cuda::sum_any (complex sums through the real view), checked directly and through sum.
+// backend::sum of complex tensors (sums through the real view), checked directly and through
+// sum.
 template <class T>
 void complex_sum_check() {
   const Tensor<std::complex<T>> z = as_complex(randn<T>({4, 3, 5, 2}, 146));
   const auto zt = z.transpose(0, 2);  // non-contiguous
-  const auto want = sum(zt, {0, 2}), got = cuda::sum_any(zt.to(kGpu), {0, 2}, false);
+  const auto want = sum(zt, {0, 2}), got = backend::sum(zt.to(kGpu), {0, 2}, false, "sum");
   REQUIRE(got.device() == kGpu);
   CHECK(rel_error(as_real(got), as_real(want)) <= tolerance<T>());
-  const auto want_k = sum(z, {1}, true), got_k = cuda::sum_any(z.to(kGpu), {1}, true);
+  const auto want_k = sum(z, {1}, true), got_k = backend::sum(z.to(kGpu), {1}, true, "sum");
   CHECK(rel_error(as_real(got_k), as_real(want_k)) <= tolerance<T>());
   CHECK(rel_error(as_real(sum(zt.to(kGpu), {0, 2})), as_real(want)) <= tolerance<T>());
 }

@@ -1,15 +1,22 @@
 // Batch norm kernels over x [N, C, S]: one block per channel, reducing its N*S values with
 // block_sum (float accumulates in double, as the CPU's row totals do). Same contract and
-// formulas as batch_norm.hpp's cpu::batch_norm_forward / batch_norm_backward:
+// formulas as backend/cpu/batch_norm.hpp's cpu::batch_norm_forward / batch_norm_backward:
 //   training: mean, biased var (two passes, no E[x^2] - E[x]^2 cancellation); eval: given,
 //   rstd = 1 / sqrt(var + eps), y = x * scale + shift with scale = rstd * w,
 //   gx = a*g + k*x + d (k = d = 0 in eval), gw = sum(g * (x - mean)) * rstd, gb = sum(g).
+//
+// Kernels and the launchers of backend/batch_norm.hpp; included by one translation unit
+// (cuda/src/spatial.cu), which gets the float and double instances at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
+
+#include <ember/backend/batch_norm.hpp>
+#include <ember/cuda/check.cuh>
 #include <ember/cuda/reduce.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
@@ -86,3 +93,65 @@ __global__ void batch_norm_backward(const T* __restrict__ g, const T* __restrict
 }
 
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+namespace detail {
+
+// Threads for a block that reduces one channel of m values (a multiple of 32, up to 512: the
+// double kernels stay clear of the register limit of a 1024-thread block).
+inline int channel_threads(int64_t m) {
+  int64_t t = 32;
+  while (t < 512 && t * 4 < m) t *= 2;
+  return int(t);
+}
+
+}  // namespace detail
+
+template <class T>
+void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* var, T* rstd,
+                        int64_t N, int64_t C, int64_t S, bool training, double eps, int device) {
+  if (C == 0 || N * S == 0) return;
+  EMBER_CHECK(C <= int64_t(INT32_MAX), "batch_norm: ", C,
+              " channels is more than one CUDA grid holds");
+  detail::use_device(device);
+  kernels::batch_norm_forward<T>
+      <<<unsigned(C), detail::channel_threads(N * S), 0, detail::stream(device)>>>(
+          x, w, b, y, mean, var, rstd, N, C, S, training, eps);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void batch_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* gx,
+                         T* gw, T* gb, int64_t N, int64_t C, int64_t S, bool training,
+                         int device) {
+  if (C == 0) return;
+  detail::use_device(device);
+  if (N * S == 0) {  // empty channels: zero sums
+    cudaStream_t st = detail::stream(device);
+    if (gw) EMBER_CUDA_CHECK(cudaMemsetAsync(gw, 0, size_t(C) * sizeof(T), st));
+    if (gb) EMBER_CUDA_CHECK(cudaMemsetAsync(gb, 0, size_t(C) * sizeof(T), st));
+    return;
+  }
+  EMBER_CHECK(C <= int64_t(INT32_MAX), "batch_norm_backward: ", C,
+              " channels is more than one CUDA grid holds");
+  kernels::batch_norm_backward<T>
+      <<<unsigned(C), detail::channel_threads(N * S), 0, detail::stream(device)>>>(
+          g, x, w, mean, rstd, gx, gw, gb, N, C, S, training);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template void batch_norm_forward<float>(const float*, const float*, const float*, float*, float*,
+                                        float*, float*, int64_t, int64_t, int64_t, bool, double,
+                                        int);
+template void batch_norm_forward<double>(const double*, const double*, const double*, double*,
+                                         double*, double*, double*, int64_t, int64_t, int64_t,
+                                         bool, double, int);
+template void batch_norm_backward<float>(const float*, const float*, const float*, const float*,
+                                         const float*, float*, float*, float*, int64_t, int64_t,
+                                         int64_t, bool, int);
+template void batch_norm_backward<double>(const double*, const double*, const double*,
+                                          const double*, const double*, double*, double*,
+                                          double*, int64_t, int64_t, int64_t, bool, int);
+
+}  // namespace ember::cuda

@@ -3,12 +3,20 @@
 // operands), neg, conj, a complex scalar added or multiplied, and complex(re, im) from two real
 // operands. std::complex<R> is laid out as R[2] (re, im), so the kernels read it through Cx<R>,
 // a plain pair that device code can do arithmetic on.
+//
+// Kernels and the launchers of backend/complex.hpp; included by one translation unit
+// (cuda/src/spectral.cu), which gets the float and double instances at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
+#include <complex>
 #include <cstdint>
+
+#include <ember/backend/complex.hpp>
 #include <ember/backend/cuda/api.hpp>
+#include <ember/cuda/check.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
@@ -16,6 +24,16 @@ template <class R>
 struct Cx {
   R re, im;
 };
+
+// A std::complex<R> array seen as Cx<R> (the same R[2] layout).
+template <class R>
+Cx<R>* as_cx(std::complex<R>* p) {
+  return reinterpret_cast<Cx<R>*>(p);
+}
+template <class R>
+const Cx<R>* as_cx(const std::complex<R>* p) {
+  return reinterpret_cast<const Cx<R>*>(p);
+}
 
 // Offsets (in elements) of the linear index i in each of the first N operands of l.
 template <int N>
@@ -77,7 +95,7 @@ __global__ void complex_binary(int op, Cx<R>* __restrict__ out, const Cx<R>* __r
   }
 }
 
-// op: 0 neg, 1 conj, 2 x + s, 3 x * s (ComplexUnaryOp's values).
+// op: 0 neg, 1 conj, 2 x + s, 3 x * s (backend::ComplexUnaryOp's values).
 template <class R>
 __global__ void complex_unary(int op, Cx<R>* __restrict__ out, const Cx<R>* __restrict__ x, Cx<R> s,
                               StridedLayout l) {
@@ -117,23 +135,74 @@ __global__ void complex_from_parts(Cx<R>* __restrict__ out, const R* __restrict_
   }
 }
 
-// Zeroes the imaginary parts of bin 0 and (nyquist: even n) bin h - 1 of `rows` half spectra
-// of h bins: the parts a C2R transform must ignore (the CPU's c2r does), so that cuFFT sees an
-// exactly Hermitian input whatever its own handling of them.
-template <class R>
-__global__ void zero_dc_nyquist_imag(Cx<R>* __restrict__ x, int64_t rows, int64_t h, bool nyquist) {
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t r = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; r < rows; r += stride) {
-    x[r * h].im = R(0);
-    if (nyquist) x[r * h + h - 1].im = R(0);
-  }
-}
-
-// x[i] *= s over n reals (a complex array counts 2 per element): FFT normalisation.
-template <class R>
-__global__ void scale_reals(R* __restrict__ x, int64_t n, R s) {
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) x[i] *= s;
-}
-
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+template <class R>
+void complex_binary(BinaryOp op, std::complex<R>* out, const std::complex<R>* a,
+                    const std::complex<R>* b, const StridedLayout& l, int device) {
+  int code;
+  switch (op) {
+    case BinaryOp::Add:
+      code = 0;
+      break;
+    case BinaryOp::Sub:
+      code = 1;
+      break;
+    case BinaryOp::Mul:
+      code = 2;
+      break;
+    case BinaryOp::Div:
+      code = 3;
+      break;
+    default:
+      fail("complex_binary: unsupported op ", int(op), " for complex tensors");
+  }
+  if (l.numel == 0) return;
+  detail::use_device(device);
+  kernels::complex_binary<R>
+      <<<detail::grid_for(l.numel, 256, device), 256, 0, detail::stream(device)>>>(
+          code, kernels::as_cx(out), kernels::as_cx(a), kernels::as_cx(b), l);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class R>
+void complex_unary(backend::ComplexUnaryOp op, std::complex<R>* out, const std::complex<R>* x,
+                   std::complex<R> s, const StridedLayout& l, int device) {
+  if (l.numel == 0) return;
+  detail::use_device(device);
+  const kernels::Cx<R> sc{s.real(), s.imag()};
+  kernels::complex_unary<R>
+      <<<detail::grid_for(l.numel, 256, device), 256, 0, detail::stream(device)>>>(
+          int(op), kernels::as_cx(out), kernels::as_cx(x), sc, l);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class R>
+void complex_from_parts(std::complex<R>* out, const R* re, const R* im, const StridedLayout& l,
+                        int device) {
+  if (l.numel == 0) return;
+  detail::use_device(device);
+  kernels::complex_from_parts<R>
+      <<<detail::grid_for(l.numel, 256, device), 256, 0, detail::stream(device)>>>(
+          kernels::as_cx(out), re, im, l);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template void complex_binary<float>(BinaryOp, std::complex<float>*, const std::complex<float>*,
+                                    const std::complex<float>*, const StridedLayout&, int);
+template void complex_binary<double>(BinaryOp, std::complex<double>*, const std::complex<double>*,
+                                     const std::complex<double>*, const StridedLayout&, int);
+template void complex_unary<float>(backend::ComplexUnaryOp, std::complex<float>*,
+                                   const std::complex<float>*, std::complex<float>,
+                                   const StridedLayout&, int);
+template void complex_unary<double>(backend::ComplexUnaryOp, std::complex<double>*,
+                                    const std::complex<double>*, std::complex<double>,
+                                    const StridedLayout&, int);
+template void complex_from_parts<float>(std::complex<float>*, const float*, const float*,
+                                        const StridedLayout&, int);
+template void complex_from_parts<double>(std::complex<double>*, const double*, const double*,
+                                         const StridedLayout&, int);
+
+}  // namespace ember::cuda

@@ -1,19 +1,26 @@
 // Kernels of the indexing family: gather / scatter_add along a dim (behind index_select,
-// index_add, gather, scatter_add, scatter_sum and embedding), masked_fill, segment_sum and the
-// dropout mask. Grid-stride loops with int64 positions; offsets come from IndexLayout (see
-// backend/cuda/api.hpp) so strided and expanded operands need no copies.
+// index_add, gather, scatter_add, scatter_sum and embedding) and masked_fill. Grid-stride
+// loops with int64 positions; offsets come from IndexLayout (see backend/indexing.hpp) so
+// strided and expanded operands need no copies.
 //
 // scatter_add has two paths: atomicAdd (fast; float sums round in whatever order the atomics
-// land) and a deterministic one: positions sorted by target offset with a stable radix sort,
-// then every run of equal targets summed by one thread in increasing position, which is the
-// CPU's order, so the result is also bit-identical to the CPU's.
+// land) and a deterministic one: positions sorted by target offset with a stable radix sort
+// (cub::DeviceRadixSort), then every run of equal targets summed by one thread in increasing
+// position, which is the CPU's order, so the result is also bit-identical to the CPU's.
+//
+// Kernels and the launchers of backend/indexing.hpp; included by one translation unit
+// (cuda/src/indexing.cu), which gets the float and double instances at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
-#include <ember/backend/cuda/api.hpp>
-#include <ember/cuda/philox.cuh>
+#include <cub/device/device_radix_sort.cuh>
+
+#include <ember/backend/indexing.hpp>
+#include <ember/cuda/check.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
@@ -103,60 +110,110 @@ __global__ void masked_fill(T* __restrict__ out, const T* __restrict__ x,
         mask[strided_offset(l, 2, i)] ? value : x[strided_offset(l, 1, i)];
 }
 
-// One thread per output (row i, feature c); consecutive threads read consecutive features.
-// scatter_max over rows sorted by target (ptr: [rows + 1] run starts, order: the source row of
-// each sorted position, increasing within a run): out / arg per (row, feature), the first
-// maximum in increasing source row (NaN wins, as max); empty rows give 0 and argmax e_rows.
-// mask (zero-filled by the caller, [e_rows, f]) gets 1 at each argmax: every source row is in
-// one run only, so no two threads write the same element.
-template <class T>
-__global__ void scatter_max_sorted(T* __restrict__ out, int64_t* __restrict__ arg,
-                                   T* __restrict__ mask, const T* __restrict__ src,
-                                   const int64_t* __restrict__ ptr,
-                                   const int64_t* __restrict__ order, int64_t rows, int64_t f,
-                                   int64_t e_rows) {
-  const int64_t total = rows * f;
-  for (int64_t t = grid_start(); t < total; t += grid_stride()) {
-    const int64_t i = t / f, c = t % f;
-    const int64_t b = ptr[i], end = ptr[i + 1];
-    if (b == end) {
-      out[t] = T(0);
-      arg[t] = e_rows;
-      continue;
-    }
-    int64_t best_row = order[b];
-    T best = src[best_row * f + c];
-    for (int64_t k = b + 1; k < end; ++k) {
-      const int64_t r = order[k];
-      const T v = src[r * f + c];
-      if (v > best || (v != v && best == best)) {
-        best = v;
-        best_row = r;
-      }
-    }
-    out[t] = best;
-    arg[t] = best_row;
-    if (mask) mask[best_row * f + c] = T(1);
-  }
-}
-
-template <class T>
-__global__ void segment_sum(T* __restrict__ out, const T* __restrict__ src,
-                            const int64_t* __restrict__ row_ptr, int64_t rows, int64_t f) {
-  const int64_t total = rows * f;
-  for (int64_t t = grid_start(); t < total; t += grid_stride()) {
-    const int64_t i = t / f, c = t % f;
-    T acc = 0;
-    for (int64_t k = row_ptr[i]; k < row_ptr[i + 1]; ++k) acc += src[k * f + c];
-    out[t] = acc;
-  }
-}
-
-template <class T>
-__global__ void dropout_mask(T* __restrict__ mask, int64_t n, double keep, T scale, uint64_t seed,
-                             uint64_t offset) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride())
-    mask[i] = philox_uniform(seed, offset, uint64_t(i)) < keep ? scale : T(0);
-}
-
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+namespace detail {
+
+inline constexpr int kIndexThreads = 256;
+
+// Device scratch memory from the stream-ordered pool, released (stream-ordered) on scope exit.
+class Scratch {
+ public:
+  Scratch(size_t nbytes, int device)
+      : p_(nbytes ? allocate(nbytes, device) : nullptr), n_(nbytes), device_(device) {}
+  ~Scratch() {
+    if (!p_) return;
+    try {
+      deallocate(p_, n_, device_);
+    } catch (...) {  // a destructor must not throw (the launch error, if any, is reported)
+    }
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  template <class U>
+  U* as() const {
+    return static_cast<U*>(p_);
+  }
+
+ private:
+  void* p_;
+  size_t n_;
+  int device_;
+};
+
+}  // namespace detail
+
+template <class T>
+void index_gather(T* kside, const T* target, const int64_t* index, const IndexLayout& l,
+                  int device) {
+  if (l.numel == 0) return;
+  constexpr int threads = detail::kIndexThreads;
+  detail::use_device(device);
+  kernels::index_gather<T>
+      <<<detail::grid_for(l.numel, threads, device), threads, 0, detail::stream(device)>>>(
+          kside, target, index, l);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void index_scatter_add(T* target, const T* kside, const int64_t* index, const IndexLayout& l,
+                       bool deterministic, int device) {
+  if (l.numel == 0) return;
+  constexpr int threads = detail::kIndexThreads;
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  const unsigned grid = detail::grid_for(l.numel, threads, device);
+  if (!deterministic) {
+    kernels::index_scatter_add_atomic<T><<<grid, threads, 0, st>>>(target, kside, index, l);
+    EMBER_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  // Sort only the bits a target offset can have (fewer radix passes).
+  int end_bit = 1;
+  while (end_bit < 64 && (uint64_t(1) << end_bit) < uint64_t(std::max<int64_t>(l.target_extent, 1)))
+    ++end_bit;
+  const size_t n = size_t(l.numel);
+  detail::Scratch keys(n * sizeof(uint64_t), device), keys_sorted(n * sizeof(uint64_t), device);
+  detail::Scratch pos(n * sizeof(int64_t), device), pos_sorted(n * sizeof(int64_t), device);
+  kernels::index_scatter_keys<uint64_t>
+      <<<grid, threads, 0, st>>>(keys.as<uint64_t>(), pos.as<int64_t>(), index, l);
+  EMBER_CUDA_CHECK_LAUNCH();
+  size_t temp_bytes = 0;
+  EMBER_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
+      nullptr, temp_bytes, keys.as<uint64_t>(), keys_sorted.as<uint64_t>(), pos.as<int64_t>(),
+      pos_sorted.as<int64_t>(), l.numel, 0, end_bit, st));
+  detail::Scratch temp(std::max<size_t>(temp_bytes, 1), device);
+  EMBER_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
+      temp.as<void>(), temp_bytes, keys.as<uint64_t>(), keys_sorted.as<uint64_t>(),
+      pos.as<int64_t>(), pos_sorted.as<int64_t>(), l.numel, 0, end_bit, st));
+  kernels::index_scatter_runs<T><<<grid, threads, 0, st>>>(
+      target, kside, keys_sorted.as<uint64_t>(), pos_sorted.as<int64_t>(), l);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void masked_fill(T* out, const T* x, const bool* mask, T value, const StridedLayout& l,
+                 int device) {
+  if (l.numel == 0) return;
+  constexpr int threads = detail::kIndexThreads;
+  detail::use_device(device);
+  kernels::masked_fill<T>
+      <<<detail::grid_for(l.numel, threads, device), threads, 0, detail::stream(device)>>>(
+          out, x, mask, value, l);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template void index_gather<float>(float*, const float*, const int64_t*, const IndexLayout&, int);
+template void index_gather<double>(double*, const double*, const int64_t*, const IndexLayout&, int);
+template void index_scatter_add<float>(float*, const float*, const int64_t*, const IndexLayout&,
+                                       bool, int);
+template void index_scatter_add<double>(double*, const double*, const int64_t*, const IndexLayout&,
+                                        bool, int);
+template void masked_fill<float>(float*, const float*, const bool*, float, const StridedLayout&,
+                                 int);
+template void masked_fill<double>(double*, const double*, const bool*, double, const StridedLayout&,
+                                  int);
+
+}  // namespace ember::cuda

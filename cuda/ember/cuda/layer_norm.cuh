@@ -7,13 +7,20 @@
 //   xhat = (x - mean) rstd,  y = xhat w + b
 //   gx = rstd (gw' - mean(gw') - xhat mean(gw' xhat)),  gw' = g w
 //   gw = sum_rows g xhat,  gb = sum_rows g
+//
+// Kernels and the launchers of backend/layer_norm.hpp; included by one translation unit
+// (cuda/src/nn.cu), which gets the float and double instances at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 
+#include <ember/backend/layer_norm.hpp>
+#include <ember/cuda/check.cuh>
 #include <ember/cuda/reduce.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
@@ -95,3 +102,61 @@ __global__ void layer_norm_backward_params(T* __restrict__ gw, T* __restrict__ g
 }
 
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+template <class T>
+void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t rows,
+                        int64_t n, double eps, int device) {
+  if (rows == 0 || n == 0) return;
+  detail::check_grid(rows, "layer_norm");
+  detail::use_device(device);
+  kernels::layer_norm_forward<T>
+      <<<unsigned(rows), detail::row_threads(n), 0, detail::stream(device)>>>(y, mean, rstd, x, w,
+                                                                              b, n, eps);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void layer_norm_backward(T* gx, T* gw, T* gb, const T* g, const T* x, const T* w, const T* mean,
+                         const T* rstd, int64_t rows, int64_t n, int device) {
+  if (rows == 0 || n == 0) return;
+  detail::check_grid(rows, "layer_norm_backward");
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  if (gx) {
+    kernels::layer_norm_backward_input<T>
+        <<<unsigned(rows), detail::row_threads(n), 0, st>>>(gx, g, x, w, mean, rstd, n);
+    EMBER_CUDA_CHECK_LAUNCH();
+  }
+  if (gw || gb) {
+    const int threads = 256;
+    const int64_t col_blocks = (n + threads - 1) / threads;
+    // Enough row chunks for a few waves; each block then adds once per column.
+    const int64_t want = int64_t(detail::sm_count(device)) * 8;
+    int64_t chunks =
+        std::max<int64_t>(1, std::min<int64_t>(rows, (want + col_blocks - 1) / col_blocks));
+    chunks = std::min<int64_t>(chunks, 65535);
+    const int64_t per = (rows + chunks - 1) / chunks;
+    chunks = (rows + per - 1) / per;
+    if (gw) EMBER_CUDA_CHECK(cudaMemsetAsync(gw, 0, size_t(n) * sizeof(T), st));
+    if (gb) EMBER_CUDA_CHECK(cudaMemsetAsync(gb, 0, size_t(n) * sizeof(T), st));
+    kernels::layer_norm_backward_params<T>
+        <<<dim3(unsigned(col_blocks), unsigned(chunks)), threads, 0, st>>>(gw, gb, g, x, mean, rstd,
+                                                                           rows, n, per);
+    EMBER_CUDA_CHECK_LAUNCH();
+  }
+}
+
+template void layer_norm_forward<float>(float*, float*, float*, const float*, const float*,
+                                        const float*, int64_t, int64_t, double, int);
+template void layer_norm_forward<double>(double*, double*, double*, const double*, const double*,
+                                         const double*, int64_t, int64_t, double, int);
+template void layer_norm_backward<float>(float*, float*, float*, const float*, const float*,
+                                         const float*, const float*, const float*, int64_t,
+                                         int64_t, int);
+template void layer_norm_backward<double>(double*, double*, double*, const double*,
+                                          const double*, const double*, const double*,
+                                          const double*, int64_t, int64_t, int);
+
+}  // namespace ember::cuda

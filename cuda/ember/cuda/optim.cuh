@@ -2,15 +2,24 @@
 // kOptimChunk parameters, blockIdx.y picking the tensor and blockIdx.x striding over its
 // elements. The per-tensor descriptors travel in the kernel's parameter space (< 4 KiB).
 //
-// The math is optim/sgd.hpp's and optim/adam.hpp's expression for expression, with every
+// The math is backend/cpu/optim.hpp's expression for expression, with every
 // multiply and add an explicitly rounded intrinsic (__fmul_rn, __dadd_rn, ...) so nvcc cannot
 // contract them into FMAs: the CPU build does not fuse them either, so the two agree to the
 // last bit (IEEE sqrt and division are nvcc's defaults).
+//
+// Kernels and the launchers of backend/optim.hpp; included by one translation unit
+// (cuda/src/indexing.cu), which gets the float and double instances at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+
+#include <ember/backend/optim.hpp>
+#include <ember/cuda/check.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
@@ -112,3 +121,99 @@ __global__ void adam_step(AdamChunk<R> chunk) {
 }
 
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+namespace detail {
+
+inline constexpr int kOptimThreads = 256;
+
+// Blocks along x for a chunk whose largest tensor has max_n elements: enough for a few waves
+// over the whole chunk, spread over its tensors (blockIdx.y).
+inline unsigned optim_blocks(int64_t max_n, size_t count, int device) {
+  const int64_t need = (max_n + kOptimThreads - 1) / kOptimThreads;
+  const int64_t cap = std::max<int64_t>(1, int64_t(sm_count(device)) * 16 / int64_t(count));
+  return unsigned(std::max<int64_t>(1, std::min(need, cap)));
+}
+
+}  // namespace detail
+
+template <class R>
+void sgd_step(const SgdParam<R>* params, size_t count, int device) {
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  for (size_t first = 0; first < count; first += kernels::kOptimChunk) {
+    kernels::SgdChunk<R> chunk{};
+    const size_t c = std::min<size_t>(kernels::kOptimChunk, count - first);
+    int64_t max_n = 0;
+    for (size_t i = 0; i < c; ++i) {
+      const SgdParam<R>& q = params[first + i];
+      kernels::SgdDesc<R>& d = chunk.t[i];
+      // The scalars exactly as cpu::sgd_step forms them.
+      d = {q.param,
+           q.grad,
+           q.momentum_buffer,
+           q.n,
+           R(q.weight_decay),
+           R(q.momentum),
+           R(1 - q.dampening),
+           R(-q.lr),
+           q.weight_decay != 0,
+           q.nesterov,
+           q.maximize,
+           q.first};
+      max_n = std::max(max_n, q.n);
+    }
+    if (max_n == 0) continue;
+    kernels::sgd_step<R><<<dim3(detail::optim_blocks(max_n, c, device), unsigned(c)),
+                           detail::kOptimThreads, 0, st>>>(chunk);
+    EMBER_CUDA_CHECK_LAUNCH();
+  }
+}
+
+template <class R>
+void adam_step(const AdamParam<R>* params, size_t count, int device) {
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  for (size_t first = 0; first < count; first += kernels::kOptimChunk) {
+    kernels::AdamChunk<R> chunk{};
+    const size_t c = std::min<size_t>(kernels::kOptimChunk, count - first);
+    int64_t max_n = 0;
+    for (size_t i = 0; i < c; ++i) {
+      const AdamParam<R>& q = params[first + i];
+      // The scalars exactly as cpu::adam_step forms them.
+      const double bias1 = 1 - std::pow(q.beta1, double(q.step));
+      const double bias2 = 1 - std::pow(q.beta2, double(q.step));
+      kernels::AdamDesc<R>& d = chunk.t[i];
+      d = {q.param,
+           q.grad,
+           q.exp_avg,
+           q.exp_avg_sq,
+           q.max_exp_avg_sq,
+           q.n,
+           R(-(q.lr / bias1)),
+           R(std::sqrt(bias2)),
+           R(1 - q.beta1),
+           R(q.beta2),
+           R(1 - q.beta2),
+           R(q.eps),
+           R(q.weight_decay),
+           R(1 - q.lr * q.weight_decay),
+           q.weight_decay != 0,
+           q.decoupled,
+           q.maximize};
+      max_n = std::max(max_n, q.n);
+    }
+    if (max_n == 0) continue;
+    kernels::adam_step<R><<<dim3(detail::optim_blocks(max_n, c, device), unsigned(c)),
+                            detail::kOptimThreads, 0, st>>>(chunk);
+    EMBER_CUDA_CHECK_LAUNCH();
+  }
+}
+
+template void sgd_step<float>(const SgdParam<float>*, size_t, int);
+template void sgd_step<double>(const SgdParam<double>*, size_t, int);
+template void adam_step<float>(const AdamParam<float>*, size_t, int);
+template void adam_step<double>(const AdamParam<double>*, size_t, int);
+
+}  // namespace ember::cuda

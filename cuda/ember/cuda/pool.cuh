@@ -1,18 +1,25 @@
 // Pooling kernels over planes [P, H, W] -> [P, OH, OW]: max (value and flat index), the
 // gather at those indices, window means, and the adjoints of both as gathers. One thread per
-// output position, windows read from the tables pool.hpp builds on the host (strided_windows /
-// adaptive_windows), so values and indices match the CPU.
+// output position, windows read from the tables ops/pool.hpp builds on the host
+// (strided_windows / adaptive_windows), so values and indices match the CPU.
+//
+// Kernels and the launchers of backend/pool.hpp; included by one translation unit
+// (cuda/src/spatial.cu), which gets the float and double instances at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <ember/backend/cuda/api.hpp>
-#include <ember/cuda/im2col.cuh>  // sp_start, sp_stride
+
+#include <ember/backend/pool.hpp>
+#include <ember/cuda/check.cuh>
+#include <ember/cuda/conv.cuh>  // sp_start, sp_stride, kSpatialThreads
+#include <ember/cuda/reduce.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
-// The window of (oh, ow) from the host-built tables (see PoolShape in api.hpp).
+// The window of (oh, ow) from the host-built tables (see PoolShape in backend/pool.hpp).
 struct Window {
   int64_t hl, hh, wl, wh;
 };
@@ -107,3 +114,74 @@ __global__ void pool_adjoint(const PoolShape g, const int64_t* __restrict__ offs
 }
 
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+template <class T>
+void max_pool_forward(const PoolShape& g, const int64_t* windows, const T* x, T* y, int64_t* idx,
+                      int device) {
+  using kernels::kSpatialThreads;
+  const int64_t total = g.P * g.OH * g.OW;
+  if (total == 0) return;
+  detail::use_device(device);
+  kernels::max_pool_forward<T><<<detail::grid_for(total, kSpatialThreads, device),
+                                 kSpatialThreads, 0, detail::stream(device)>>>(g, windows, x, y,
+                                                                               idx);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void plane_gather(const T* x, const int64_t* idx, T* y, int64_t P, int64_t n_in, int64_t n_out,
+                  int device) {
+  using kernels::kSpatialThreads;
+  const int64_t total = P * n_out;
+  if (total == 0) return;
+  detail::use_device(device);
+  kernels::plane_gather<T><<<detail::grid_for(total, kSpatialThreads, device), kSpatialThreads, 0,
+                             detail::stream(device)>>>(x, idx, y, P, n_in, n_out);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void window_mean(const PoolShape& g, const int64_t* windows, const T* src, const T* inv_div,
+                 T* out, int device) {
+  using kernels::kSpatialThreads;
+  const int64_t total = g.P * g.OH * g.OW;
+  if (total == 0) return;
+  detail::use_device(device);
+  kernels::window_mean<T><<<detail::grid_for(total, kSpatialThreads, device), kSpatialThreads, 0,
+                            detail::stream(device)>>>(g, windows, src, inv_div, out);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void pool_adjoint(const PoolShape& g, const int64_t* offsets, const int64_t* entries,
+                  const int64_t* idx, const T* inv_div, const T* src, T* out, int device) {
+  using kernels::kSpatialThreads;
+  const int64_t total = g.P * g.H * g.W;
+  if (total == 0) return;
+  detail::use_device(device);
+  kernels::pool_adjoint<T><<<detail::grid_for(total, kSpatialThreads, device), kSpatialThreads, 0,
+                             detail::stream(device)>>>(g, offsets, entries, idx, inv_div, src,
+                                                       out);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template void max_pool_forward<float>(const PoolShape&, const int64_t*, const float*, float*,
+                                      int64_t*, int);
+template void max_pool_forward<double>(const PoolShape&, const int64_t*, const double*, double*,
+                                       int64_t*, int);
+template void plane_gather<float>(const float*, const int64_t*, float*, int64_t, int64_t, int64_t,
+                                  int);
+template void plane_gather<double>(const double*, const int64_t*, double*, int64_t, int64_t,
+                                   int64_t, int);
+template void window_mean<float>(const PoolShape&, const int64_t*, const float*, const float*,
+                                 float*, int);
+template void window_mean<double>(const PoolShape&, const int64_t*, const double*, const double*,
+                                  double*, int);
+template void pool_adjoint<float>(const PoolShape&, const int64_t*, const int64_t*, const int64_t*,
+                                  const float*, const float*, float*, int);
+template void pool_adjoint<double>(const PoolShape&, const int64_t*, const int64_t*,
+                                   const int64_t*, const double*, const double*, double*, int);
+
+}  // namespace ember::cuda

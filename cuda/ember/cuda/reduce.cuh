@@ -1,5 +1,6 @@
-// Reductions: warp and block sums with shuffles, and the sum over the middle dim of a
-// contiguous [outer, n, inner] tensor. Sums of float accumulate in double (as the CPU does).
+// Block reductions shared by the kernels of many families: warp and block sums and maxima
+// with shuffles, and AccOf (sums of float accumulate in double, as the CPU does). No
+// launchers: the reduction family's kernels and launchers are in reduce_more.cuh.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -53,44 +54,6 @@ __device__ A block_max(A v, A* shared) {
   __syncthreads();
   v = lane < warps ? shared[lane] : A(-INFINITY);
   return warp_max(v);
-}
-
-// inner == 1: block (o, part) sums row o's elements [part * chunk, (part + 1) * chunk);
-// with one part it writes the row's sum, else it atomically adds into a zeroed output.
-template <class T>
-__global__ void sum_rows(T* __restrict__ out, const T* __restrict__ x, int64_t n, int64_t chunk,
-                         bool atomic) {
-  using A = typename AccOf<T>::type;
-  __shared__ A shared[32];
-  const int64_t o = blockIdx.x;
-  const int64_t begin = int64_t(blockIdx.y) * chunk;
-  const int64_t end = begin + chunk < n ? begin + chunk : n;
-  const T* row = x + o * n;
-  A acc = 0;
-  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) acc += A(row[i]);
-  acc = block_sum(acc, shared);
-  if (threadIdx.x == 0) {
-    if (atomic)
-      atomicAdd(out + o, T(acc));
-    else
-      out[o] = T(acc);
-  }
-}
-
-// inner > 1: one thread per (o, i) column, reading along n (coalesced over i).
-template <class T>
-__global__ void sum_columns(T* __restrict__ out, const T* __restrict__ x, int64_t outer, int64_t n,
-                            int64_t inner) {
-  using A = typename AccOf<T>::type;
-  const int64_t total = outer * inner;
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < total; c += stride) {
-    const int64_t o = c / inner, i = c % inner;
-    const T* p = x + o * n * inner + i;
-    A acc = 0;
-    for (int64_t r = 0; r < n; ++r) acc += A(p[r * inner]);
-    out[c] = T(acc);
-  }
 }
 
 }  // namespace ember::cuda::kernels

@@ -1,79 +1,71 @@
-// Kernels for compare.hpp and reduce_more.hpp: bool-valued predicates, where (four operands),
-// the reductions max / min / argmax / argmin / logsumexp / var / std over the middle dim of a
-// contiguous [outer, n, inner] tensor, and pick / place along that dim (max(dim)'s values and
-// gradient).
+// The kernels and launchers of backend/reduce.hpp: sum, max / min / argmax / argmin /
+// logsumexp / var / std over the middle dim of a contiguous [outer, n, inner] tensor, and
+// pick / place along that dim (max(dim)'s values and gradient). The block reductions they share
+// with other families are in reduce.cuh.
 //
-// Reducers mirror the CPU ones in ops/reduce_more.hpp (same accumulator types, same merge
+// Reducers mirror the CPU ones in backend/cpu/reduce.hpp (same accumulator types, same merge
 // rules), so results agree up to summation order. Each has an aggregate Acc (no default member
 // initialisers: it lives in __shared__ memory), init, add (element v at reduced index k),
 // merge (order-independent, ties broken by index for the arg reducers) and write.
+//
+// Included by exactly one translation unit (cuda/src/reduce_more.cu), which gets the float and
+// double instances of the launchers at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cfloat>
+#include <climits>
 #include <cstdint>
-#include <ember/backend/cuda/api.hpp>
-#include <ember/cuda/elementwise.cuh>
-#include <ember/cuda/reduce.cuh>
 #include <type_traits>
+
+#include <ember/backend/cuda/api.hpp>
+#include <ember/backend/reduce.hpp>
+#include <ember/cuda/check.cuh>
+#include <ember/cuda/reduce.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
-// ---------------------------------------------------------------- predicates, where
+// ---------------------------------------------------------------- sum
 
-template <class T, PredicateOp Op>
-__device__ __forceinline__ bool predicate_op(T a, T b) {
-  if constexpr (Op == PredicateOp::Eq)
-    return a == b;
-  else if constexpr (Op == PredicateOp::Ne)
-    return a != b;
-  else if constexpr (Op == PredicateOp::Lt)
-    return a < b;
-  else if constexpr (Op == PredicateOp::Le)
-    return a <= b;
-  else if constexpr (Op == PredicateOp::Gt)
-    return a > b;
-  else if constexpr (Op == PredicateOp::Ge)
-    return a >= b;
-  else if constexpr (Op == PredicateOp::And)
-    return a != T(0) && b != T(0);
-  else if constexpr (Op == PredicateOp::Or)
-    return a != T(0) || b != T(0);
-  else if constexpr (Op == PredicateOp::Not)
-    return a == T(0);
-  else if constexpr (std::is_floating_point_v<T>) {  // by IEEE comparisons: no name lookup of
-    if constexpr (Op == PredicateOp::IsNan)           // isnan, which ember::isnan could hide
-      return a != a;
-    else if constexpr (Op == PredicateOp::IsInf)
-      return a == T(INFINITY) || a == T(-INFINITY);
-    else
-      return a - a == T(0);  // NaN for NaN and +-inf
-  } else {  // bool: never NaN or infinite
-    return Op == PredicateOp::IsFinite;
-  }
-}
-
-// Layout operands (out, a, b); b null means the scalar s instead.
-template <class T, PredicateOp Op>
-__global__ void predicate_kernel(bool* __restrict__ out, const T* __restrict__ a,
-                                 const T* __restrict__ b, T s, const StridedLayout l) {
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < l.numel; i += stride) {
-    const T y = b ? b[offset_of(l, 2, i)] : s;
-    out[offset_of(l, 0, i)] = predicate_op<T, Op>(a[offset_of(l, 1, i)], y);
-  }
-}
-
-// l: (out, a, b); lc: (out, cond) over the same shape, so index i is the same element in both.
+// inner == 1: block (o, part) sums row o's elements [part * chunk, (part + 1) * chunk);
+// with one part it writes the row's sum, else it atomically adds into a zeroed output.
 template <class T>
-__global__ void where_kernel(T* __restrict__ out, const bool* __restrict__ cond,
-                             const T* __restrict__ a, const T* __restrict__ b,
-                             const StridedLayout l, const StridedLayout lc) {
+__global__ void sum_rows(T* __restrict__ out, const T* __restrict__ x, int64_t n, int64_t chunk,
+                         bool atomic) {
+  using A = typename AccOf<T>::type;
+  __shared__ A shared[32];
+  const int64_t o = blockIdx.x;
+  const int64_t begin = int64_t(blockIdx.y) * chunk;
+  const int64_t end = begin + chunk < n ? begin + chunk : n;
+  const T* row = x + o * n;
+  A acc = 0;
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) acc += A(row[i]);
+  acc = block_sum(acc, shared);
+  if (threadIdx.x == 0) {
+    if (atomic)
+      atomicAdd(out + o, T(acc));
+    else
+      out[o] = T(acc);
+  }
+}
+
+// inner > 1: one thread per (o, i) column, reading along n (coalesced over i).
+template <class T>
+__global__ void sum_columns(T* __restrict__ out, const T* __restrict__ x, int64_t outer, int64_t n,
+                            int64_t inner) {
+  using A = typename AccOf<T>::type;
+  const int64_t total = outer * inner;
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < l.numel; i += stride)
-    out[offset_of(l, 0, i)] =
-        cond[offset_of(lc, 1, i)] ? a[offset_of(l, 1, i)] : b[offset_of(l, 2, i)];
+  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < total; c += stride) {
+    const int64_t o = c / inner, i = c % inner;
+    const T* p = x + o * n * inner + i;
+    A acc = 0;
+    for (int64_t r = 0; r < n; ++r) acc += A(p[r * inner]);
+    out[c] = T(acc);
+  }
 }
 
 // ---------------------------------------------------------------- reducers
@@ -264,3 +256,123 @@ __global__ void place_kernel(T* __restrict__ out, const T* __restrict__ src,
 }
 
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+namespace detail {
+
+constexpr int kReduceColumnThreads = 256;  // grid-stride kernels: one thread per column
+
+template <class T, class R>
+void launch_reduce(const R& r, T* values, int64_t* indices, const T* x, int64_t outer, int64_t n,
+                   int64_t inner, int device) {
+  cudaStream_t st = stream(device);
+  if (inner == 1) {
+    const unsigned blocks = unsigned(std::min<int64_t>(outer, int64_t(sm_count(device)) * 32));
+    kernels::reduce_rows_kernel<T, R>
+        <<<std::max(1u, blocks), kernels::kReduceThreads, 0, st>>>(r, values, indices, x, outer, n);
+  } else {
+    constexpr int threads = kReduceColumnThreads;
+    kernels::reduce_columns_kernel<T, R>
+        <<<grid_for(outer * inner, threads, device), threads, 0, st>>>(r, values, indices, x,
+                                                                       outer, n, inner);
+  }
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace detail
+
+template <class T>
+void sum_dim(T* out, const T* x, int64_t outer, int64_t n, int64_t inner, int device) {
+  if (outer * inner == 0) return;
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  constexpr int threads = detail::kReduceColumnThreads;
+  if (inner == 1) {
+    // Few long rows: split each row over several blocks so the whole GPU works on it.
+    const int64_t want_blocks = int64_t(detail::sm_count(device)) * 4;
+    int64_t parts = outer >= want_blocks ? 1 : (want_blocks + outer - 1) / outer;
+    parts = std::max<int64_t>(1, std::min<int64_t>(parts, (n + 4095) / 4096));
+    parts = std::min<int64_t>(parts, 65535);
+    const int64_t chunk = (n + parts - 1) / parts;
+    if (parts > 1) EMBER_CUDA_CHECK(cudaMemsetAsync(out, 0, size_t(outer) * sizeof(T), st));
+    EMBER_CHECK(outer <= int64_t(INT32_MAX), "sum: ", outer,
+                " rows is more than CUDA's grid allows");
+    kernels::sum_rows<T>
+        <<<dim3(unsigned(outer), unsigned(parts)), threads, 0, st>>>(out, x, n, chunk, parts > 1);
+  } else {
+    kernels::sum_columns<T><<<detail::grid_for(outer * inner, threads, device), threads, 0, st>>>(
+        out, x, outer, n, inner);
+  }
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void reduce_dim(ReduceOp op, T* values, int64_t* indices, const T* x, int64_t outer, int64_t n,
+                int64_t inner, int64_t correction, int device) {
+  if (outer * inner == 0) return;
+  EMBER_CHECK(n > 0, "cuda::reduce_dim: cannot reduce over 0 elements");
+  detail::use_device(device);
+  auto launch = [&](const auto& r) {
+    detail::launch_reduce(r, values, indices, x, outer, n, inner, device);
+  };
+  switch (op) {
+    case ReduceOp::Max:
+      return launch(kernels::ExtremeR<T, true>{});
+    case ReduceOp::Min:
+      return launch(kernels::ExtremeR<T, false>{});
+    case ReduceOp::ArgMax:
+      return launch(kernels::ArgR<T, true>{});
+    case ReduceOp::ArgMin:
+      return launch(kernels::ArgR<T, false>{});
+    case ReduceOp::LogSumExp:
+      return launch(kernels::LseR<T>{});
+    case ReduceOp::Var:
+      return launch(kernels::VarR<T>{correction, false});
+    case ReduceOp::Std:
+      return launch(kernels::VarR<T>{correction, true});
+  }
+  fail("cuda::reduce_dim: unknown op ", int(op));
+}
+
+template <class T>
+void pick_dim(T* out, const T* src, const int64_t* idx, int64_t outer, int64_t n, int64_t inner,
+              int device) {
+  if (outer * inner == 0) return;
+  detail::use_device(device);
+  constexpr int threads = detail::kReduceColumnThreads;
+  kernels::pick_kernel<T><<<detail::grid_for(outer * inner, threads, device), threads, 0,
+                            detail::stream(device)>>>(out, src, idx, outer, n, inner);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void place_dim(T* out, const T* src, const int64_t* idx, int64_t outer, int64_t n, int64_t inner,
+               int device) {
+  if (outer * n * inner == 0) return;
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  constexpr int threads = detail::kReduceColumnThreads;
+  EMBER_CUDA_CHECK(cudaMemsetAsync(out, 0, size_t(outer * n * inner) * sizeof(T), st));
+  kernels::place_kernel<T><<<detail::grid_for(outer * inner, threads, device), threads, 0, st>>>(
+      out, src, idx, outer, n, inner);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+// The two dtypes with CUDA kernels.
+template void sum_dim<float>(float*, const float*, int64_t, int64_t, int64_t, int);
+template void sum_dim<double>(double*, const double*, int64_t, int64_t, int64_t, int);
+template void reduce_dim<float>(ReduceOp, float*, int64_t*, const float*, int64_t, int64_t,
+                                int64_t, int64_t, int);
+template void reduce_dim<double>(ReduceOp, double*, int64_t*, const double*, int64_t, int64_t,
+                                 int64_t, int64_t, int);
+template void pick_dim<float>(float*, const float*, const int64_t*, int64_t, int64_t, int64_t,
+                              int);
+template void pick_dim<double>(double*, const double*, const int64_t*, int64_t, int64_t, int64_t,
+                               int);
+template void place_dim<float>(float*, const float*, const int64_t*, int64_t, int64_t, int64_t,
+                               int);
+template void place_dim<double>(double*, const double*, const int64_t*, int64_t, int64_t,
+                                int64_t, int);
+
+}  // namespace ember::cuda

@@ -59,6 +59,13 @@ bool on_cuda(const char* op, const Tensor<Ts>&... ts) {
   return true;
 }
 
+// The device check alone, for an op composed of other ops that should still name itself in a
+// device mismatch (every defined operand on one device; no CUDA tensor in a CPU-only build).
+template <class... Ts>
+void check_one_device(const char* op, const Tensor<Ts>&... ts) {
+  (void)on_cuda(op, ts...);
+}
+
 // The error of a CUDA operand of a type without CUDA kernels.
 template <class T>
 [[noreturn]] void no_cuda_kernel(const char* op) {

@@ -13,8 +13,8 @@
 #include <cstdint>
 
 #include <ember/backend/cpu/elementwise.hpp>
+#include <ember/backend/complex.hpp>
 #include <ember/backend/cuda/api.hpp>
-#include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/backend/device.hpp>
 #include <ember/backend/pointwise_formulas.hpp>
 #include <ember/core/tensor_def.hpp>
@@ -63,13 +63,13 @@ Tensor<T> pointwise(const Tensor<T>& x, pointwise::Scalars<T> s, const char* nam
       const cuda::StridedLayout l = cuda::elementwise_layout(out, xd);
       cuda::pointwise(op, out.data_ptr(), xd.data_ptr(), s, l, x.device().index);
       return out;
-    } else if constexpr (is_complex_v<T>) {  // the complex kernels of the spectral family
+    } else if constexpr (is_complex_v<T>) {  // the complex kernels of backend/complex.hpp
       using pointwise::Op;
-      if constexpr (op == Op::Neg) return cuda::complex_unary(cuda::ComplexUnaryOp::Neg, x, s.a, name);
+      if constexpr (op == Op::Neg) return complex_unary(ComplexUnaryOp::Neg, x, s.a, name);
       if constexpr (op == Op::AddScalar)
-        return cuda::complex_unary(cuda::ComplexUnaryOp::AddScalar, x, s.a, name);
+        return complex_unary(ComplexUnaryOp::AddScalar, x, s.a, name);
       if constexpr (op == Op::MulScalar)
-        return cuda::complex_unary(cuda::ComplexUnaryOp::MulScalar, x, s.a, name);
+        return complex_unary(ComplexUnaryOp::MulScalar, x, s.a, name);
     }
     no_cuda_kernel<T>(name);
   }

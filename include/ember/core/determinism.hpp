@@ -2,7 +2,7 @@
 //
 // CPU kernels are always deterministic (each output element is reduced by one thread in a
 // fixed order), so they ignore the flag. On CUDA, ops that accumulate into shared targets with
-// atomics (scatter_add, index_add and their users; see backend/cuda/dispatch_indexing.hpp for
+// atomics (scatter_add, index_add and their users; see backend/indexing.hpp for
 // the list) give float sums whose rounding depends on the order the atomics land in. With the
 // switch on they take a slower path that sums every target in index order instead, so two runs
 // are bitwise equal.

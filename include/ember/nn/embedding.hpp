@@ -30,8 +30,9 @@ template <class T>
 Tensor<T> embedding(const Tensor<int64_t>& indices, const Tensor<T>& weight,
                     std::optional<int64_t> padding_idx = std::nullopt) {
   static_assert(std::is_floating_point_v<T>, "embedding: needs a float or double weight");
-  // CUDA: index_select / index_add below run there (indices on the weight's device).
-  if (!cuda::use_cuda("embedding", indices, weight)) check_cpu(weight.device(), "embedding");
+  // index_select / index_add below run on the weight's device, with the indices there too.
+  EMBER_CHECK(indices.device() == weight.device(), "embedding: operands are on different devices (",
+              indices.device().str(), " and ", weight.device().str(), ")");
   EMBER_CHECK(weight.dim() == 2,
               "embedding: weight must be 2-D [num_embeddings, embedding_dim], "
               "got shape ",
@@ -56,9 +57,7 @@ Tensor<T> embedding(const Tensor<int64_t>& indices, const Tensor<T>& weight,
       Tensor<T> g2 = g.reshape({flat.numel(), D});
       if (padding_idx) {
         // The padding mask is built on the host (eq has no int64 CUDA kernel).
-        const Tensor<bool> pad = flat.device().is_cuda()
-                                     ? eq(flat.to(Device::cpu()), *padding_idx).to(flat.device())
-                                     : eq(flat, *padding_idx);
+        const Tensor<bool> pad = eq(flat.to(Device::cpu()), *padding_idx).to(flat.device());
         g2 = masked_fill(g2, pad.unsqueeze(1), T(0));
       }
       return {index_add(Tensor<T>::zeros({num, D}, g.device()), 0, flat, g2)};

@@ -1,4 +1,6 @@
-// Arithmetic with broadcasting: add, sub, mul, div, neg, pow, conj, and the operators.
+// Arithmetic with broadcasting: add, sub, mul, div, neg, pow, conj, and the operators. The
+// kernels are in backend/elementwise.hpp (two tensors), backend/pointwise.hpp (a tensor and a
+// scalar) and backend/complex.hpp (conj).
 //
 // Gradient contract (here and in every ops/ file): a rule receives the gradient of the
 // output and returns one gradient per input, reduced back to that input's shape with sum_to
@@ -11,10 +13,9 @@
 #include <complex>
 #include <type_traits>
 
-#include <ember/backend/cpu/elementwise.hpp>
+#include <ember/backend/complex.hpp>
+#include <ember/backend/elementwise.hpp>
 #include <ember/backend/pointwise.hpp>
-#include <ember/backend/cuda/dispatch.hpp>
-#include <ember/backend/cuda/dispatch_spectral.hpp>
 #include <ember/core/tensor_def.hpp>
 
 namespace ember {
@@ -34,9 +35,7 @@ Tensor<T> conj(const Tensor<T>& x) {
   if constexpr (!is_complex_v<T>) {
     return x;
   } else {
-    Tensor<T> out = cuda::use_cuda("conj", x)  // complex kernels: cuda/dispatch_spectral.hpp
-                        ? cuda::complex_unary(cuda::ComplexUnaryOp::Conj, x, T(0), "conj")
-                        : cpu::map_unary<T>(x, [](T v) { return std::conj(v); });
+    Tensor<T> out = backend::complex_unary(backend::ComplexUnaryOp::Conj, x, T(0), "conj");
     if (any_requires_grad(x))
       record(out, "conj", {x}, [](const Tensor<T>& g) -> Grads { return {conj(g)}; });
     return out;
@@ -45,13 +44,7 @@ Tensor<T> conj(const Tensor<T>& x) {
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out;
-  if (cuda::use_cuda("add", a, b))
-    out = cuda::binary_any(cuda::BinaryOp::Add, a, b, "add");  // complex too
-  else {
-    check_same_device(a, b, "add");
-    out = cpu::map_binary<T>(a, b, "add", [](T x, T y) { return x + y; });
-  }
+  Tensor<T> out = backend::binary<backend::BinaryOp::Add>(a, b, "add");
   if (any_requires_grad(a, b))
     record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor<T>& g) -> Grads {
       return {sum_to(g, sa), sum_to(g, sb)};
@@ -61,13 +54,7 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out;
-  if (cuda::use_cuda("sub", a, b))
-    out = cuda::binary_any(cuda::BinaryOp::Sub, a, b, "sub");  // complex too
-  else {
-    check_same_device(a, b, "sub");
-    out = cpu::map_binary<T>(a, b, "sub", [](T x, T y) { return x - y; });
-  }
+  Tensor<T> out = backend::binary<backend::BinaryOp::Sub>(a, b, "sub");
   if (any_requires_grad(a, b))
     record(out, "sub", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor<T>& g) -> Grads {
       return {sum_to(g, sa), sum_to(neg(g), sb)};
@@ -77,13 +64,7 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out;
-  if (cuda::use_cuda("mul", a, b))
-    out = cuda::binary_any(cuda::BinaryOp::Mul, a, b, "mul");  // complex too
-  else {
-    check_same_device(a, b, "mul");
-    out = cpu::map_binary<T>(a, b, "mul", [](T x, T y) { return x * y; });
-  }
+  Tensor<T> out = backend::binary<backend::BinaryOp::Mul>(a, b, "mul");
   if (any_requires_grad(a, b))
     record(out, "mul", {a, b}, [a, b](const Tensor<T>& g) -> Grads {
       return {a.requires_grad() ? sum_to(mul(g, conj(b)), a.shape()) : AnyTensor(),
@@ -94,13 +75,7 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out;
-  if (cuda::use_cuda("div", a, b))
-    out = cuda::binary_any(cuda::BinaryOp::Div, a, b, "div");  // complex too
-  else {
-    check_same_device(a, b, "div");
-    out = cpu::map_binary<T>(a, b, "div", [](T x, T y) { return x / y; });
-  }
+  Tensor<T> out = backend::binary<backend::BinaryOp::Div>(a, b, "div");
   if (any_requires_grad(a, b))
     record(out, "div", {a, b}, [a, b](const Tensor<T>& g) -> Grads {
       const Tensor<T> ga = div(g, conj(b));
@@ -172,16 +147,7 @@ template <class T> Tensor<T> log(const Tensor<T>& x);  // ops/unary.hpp
 // a ** b elementwise, both tensors.
 template <class T>
 Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out;
-  if (cuda::use_cuda("pow", a, b)) {
-    out = cuda::binary(cuda::BinaryOp::Pow, a, b, "pow");
-  } else {
-    check_same_device(a, b, "pow");
-    out = cpu::map_binary<T>(a, b, "pow", [](T x, T y) {
-      if constexpr (is_complex_v<T>) return std::pow(x, y);
-      else return T(std::pow(x, y));
-    });
-  }
+  Tensor<T> out = backend::binary<backend::BinaryOp::Pow>(a, b, "pow");
   if (any_requires_grad(a, b))
     record(out, "pow", {a, b}, [a, b](const Tensor<T>& g) -> Grads {
       AnyTensor ga, gb;

@@ -16,8 +16,7 @@
 
 #include <cmath>
 #include <cstdint>
-#include <ember/backend/cpu/parallel.hpp>
-#include <ember/backend/cuda/dispatch_spectral.hpp>
+#include <ember/backend/attention.hpp>
 #include <ember/core/random.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/arith.hpp>
@@ -58,21 +57,7 @@ Tensor<T> fill_above_diagonal(const Tensor<T>& x, std::type_identity_t<T> value,
                               int64_t diagonal = 0) {
   EMBER_CHECK(x.dim() >= 2, "fill_above_diagonal: expected at least 2 dims, got ",
               shape_str(x.shape()));
-  Tensor<T> out = x.detach().clone();
-  const int64_t L = x.size(-2), S = x.size(-1);
-  const int64_t B = L * S == 0 ? 0 : out.numel() / (L * S);
-  if (cuda::use_cuda("fill_above_diagonal", x)) {  // clone() is contiguous there too
-    cuda::fill_above_diagonal(out, diagonal, T(value));
-  } else {
-    T* p = out.data_ptr();
-    cpu::parallel_for(B * L, B * L * S, [=](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t i = r % L;
-        T* row = p + r * S;
-        for (int64_t j = std::max<int64_t>(0, i + diagonal + 1); j < S; ++j) row[j] = value;
-      }
-    });
-  }
+  Tensor<T> out = backend::fill_above_diagonal(x, diagonal, T(value), "fill_above_diagonal");
   if (any_requires_grad(x))
     record(out, "fill_above_diagonal", {x}, [diagonal](const Tensor<T>& g) -> Grads {
       return {fill_above_diagonal(g, T(0), diagonal)};
@@ -93,8 +78,8 @@ template <class T>
 AttentionResult<T> attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
                              const SdpaOptions<T>& opt, const char* op) {
   static_assert(std::is_floating_point_v<T>, "scaled_dot_product_attention: needs float or double");
-  // CUDA: bmm (cuBLAS), softmax, masks and dropout all dispatch on the device.
-  if (!cuda::use_cuda(op, q, k, v)) check_cpu(q.device(), op);
+  // No device of its own: bmm (cuBLAS on CUDA), softmax, the masks and dropout each run on
+  // their operands' device (and reject operands on different devices).
   EMBER_CHECK(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(), op,
               ": expected q [..., L, E], k [..., S, E], v [..., S, Ev] of equal rank >= 2, got q ",
               shape_str(q.shape()), ", k ", shape_str(k.shape()), ", v ", shape_str(v.shape()));

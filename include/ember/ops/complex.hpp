@@ -12,7 +12,8 @@
 // Every rule is written with these differentiable ops, so create_graph works.
 //
 // real, imag, view_as_real and view_as_complex are views (no copy): a TensorImpl of the other
-// dtype on the same storage, with strides and offset counted in real elements (doubled).
+// dtype on the same storage, with strides and offset counted in real elements (doubled), on
+// any device. complex and angle run the kernels of backend/complex.hpp (angle: CPU only).
 #pragma once
 
 #include <cmath>
@@ -20,8 +21,7 @@
 #include <memory>
 #include <type_traits>
 
-#include <ember/backend/cpu/elementwise.hpp>
-#include <ember/backend/cuda/dispatch_spectral.hpp>
+#include <ember/backend/complex.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/unary.hpp>
 
@@ -61,7 +61,6 @@ Tensor<real_t<T>> real(const Tensor<T>& z) {
     return z;
   } else {
     using R = real_t<T>;
-    if (!cuda::use_cuda("real", z)) check_cpu(z.device(), "real");  // a view: any device
     Tensor<R> out = detail::reinterpret_as_real(z, z.shape(), detail::doubled<T>(z.strides()), 0);
     if (any_requires_grad(z))
       record(out, "real", {z}, [](const Tensor<R>& g) -> Grads {
@@ -80,7 +79,6 @@ Tensor<real_t<T>> imag(const Tensor<T>& z) {
          shape_str(z.shape()));
   } else {
   using R = real_t<T>;
-  if (!cuda::use_cuda("imag", z)) check_cpu(z.device(), "imag");  // a view: any device
   Tensor<R> out = detail::reinterpret_as_real(z, z.shape(), detail::doubled<T>(z.strides()), 1);
   if (any_requires_grad(z))
     record(out, "imag", {z}, [](const Tensor<R>& g) -> Grads {
@@ -95,13 +93,7 @@ template <class T>
 Tensor<std::complex<T>> complex(const Tensor<T>& re, const Tensor<T>& im) {
   static_assert(std::is_floating_point_v<T>, "complex: expected float or double parts");
   using C = std::complex<T>;
-  Tensor<C> out;
-  if (cuda::use_cuda("complex", re, im)) {
-    out = cuda::make_complex(re, im);  // backend/cuda/dispatch_spectral.hpp
-  } else {
-    check_same_device(re, im, "complex");
-    out = cpu::map_binary<C>(re, im, "complex", [](T a, T b) { return C(a, b); });
-  }
+  Tensor<C> out = backend::complex_from_parts(re, im, "complex");
   if (any_requires_grad(re, im))
     record(out, "complex", {re, im}, [sr = re.shape(), si = im.shape(), rg = re.requires_grad(),
                                       ig = im.requires_grad()](const Tensor<C>& g) -> Grads {
@@ -116,7 +108,6 @@ Tensor<std::complex<T>> complex(const Tensor<T>& re, const Tensor<T>& im) {
 template <class T>
 Tensor<std::complex<T>> polar(const Tensor<T>& abs, const Tensor<T>& angle) {
   static_assert(std::is_floating_point_v<T>, "polar: expected float or double tensors");
-  check_same_device(abs, angle, "polar");
   broadcast_shapes(abs.shape(), angle.shape(), "polar");
   return complex(mul(abs, cos(angle)), mul(abs, sin(angle)));
 }
@@ -126,29 +117,24 @@ Tensor<std::complex<T>> polar(const Tensor<T>& abs, const Tensor<T>& angle) {
 template <class T>
 Tensor<real_t<T>> angle(const Tensor<T>& z) {
   using R = real_t<T>;
-  check_cpu(z.device(), "angle");
+  static_assert(is_differentiable_v<T>, "angle: expected a floating-point or complex tensor");
+  Tensor<R> out = backend::angle(z, "angle");
+  if (!any_requires_grad(z)) return out;
   if constexpr (!is_complex_v<T>) {
-    static_assert(std::is_floating_point_v<T>, "angle: expected a floating-point or complex tensor");
-    Tensor<R> out = cpu::map_unary<R>(z, [](T v) { return std::isnan(v) ? v : (v < T(0) ? T(M_PI) : T(0)); });
-    if (any_requires_grad(z))
-      record(out, "angle", {z}, [s = z.shape()](const Tensor<R>& g) -> Grads {
-        return {Tensor<R>::zeros(s, g.device())};
-      });
-    return out;
+    record(out, "angle", {z}, [s = z.shape()](const Tensor<R>& g) -> Grads {
+      return {Tensor<R>::zeros(s, g.device())};
+    });
   } else {
-    Tensor<R> out = cpu::map_unary<R>(z, [](T v) { return std::arg(v); });
-    if (any_requires_grad(z))
-      record(out, "angle", {z}, [z](const Tensor<R>& g) -> Grads {
-        // g i z / |z|^2 = g (-y + i x) / (x^2 + y^2); the mask makes it 0 (not NaN) at z = 0.
-        const Tensor<R> x = real(z), y = imag(z);
-        const Tensor<R> mask =
-            cpu::map_unary<R>(z.detach(), [](T v) { return R(v == T(0)); });
-        const Tensor<R> r2 = add(add(mul(x, x), mul(y, y)), mask);
-        const Tensor<R> gs = div(g, r2);
-        return {complex(neg(mul(gs, y)), mul(gs, x))};
-      });
-    return out;
+    record(out, "angle", {z}, [z](const Tensor<R>& g) -> Grads {
+      // g i z / |z|^2 = g (-y + i x) / (x^2 + y^2); the mask makes it 0 (not NaN) at z = 0.
+      const Tensor<R> x = real(z), y = imag(z);
+      const Tensor<R> mask = backend::zero_indicator(z, "angle");
+      const Tensor<R> r2 = add(add(mul(x, x), mul(y, y)), mask);
+      const Tensor<R> gs = div(g, r2);
+      return {complex(neg(mul(gs, y)), mul(gs, x))};
+    });
   }
+  return out;
 }
 
 // A complex tensor [..., ] as reals [..., 2] (re, im) sharing its storage (a view).
@@ -159,7 +145,6 @@ Tensor<real_t<T>> view_as_real(const Tensor<T>& z) {
          shape_str(z.shape()));
   } else {
   using R = real_t<T>;
-  if (!cuda::use_cuda("view_as_real", z)) check_cpu(z.device(), "view_as_real");  // a view: any device
   Shape shape = z.shape(), strides = detail::doubled<T>(z.strides());
   shape.push_back(2);
   strides.push_back(1);
@@ -177,7 +162,6 @@ template <class T>
 Tensor<std::complex<T>> view_as_complex(const Tensor<T>& x) {
   static_assert(std::is_floating_point_v<T>, "view_as_complex: expected a float or double tensor");
   using C = std::complex<T>;
-  if (!cuda::use_cuda("view_as_complex", x)) check_cpu(x.device(), "view_as_complex");  // a view: any device
   EMBER_CHECK(x.dim() >= 1 && x.shape().back() == 2, "view_as_complex: expected a last dimension "
               "of size 2, got shape ", shape_str(x.shape()));
   EMBER_CHECK(x.strides().back() == 1, "view_as_complex: the last dimension must have stride 1, "

@@ -3,8 +3,9 @@
 // weight [out, in/groups, k...] (transposed: [in, out/groups, k...]), stride, zero padding
 // (or "same", stride 1 only), dilation and groups (depthwise included).
 //
-// Kernels: backend/cpu/conv.hpp (im2col + one large GEMM per group and chunk of samples;
-// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions).
+// Kernels: backend/conv.hpp, on the operands' device (CPU: backend/cpu/conv.hpp, im2col + one
+// large GEMM per group and chunk of samples, Winograd F(2x2, 3x3) for 3x3 stride-1
+// convolutions; CUDA: cuda/ember/cuda/conv.cuh, im2col / col2im kernels and cuBLAS).
 //
 // Autograd. A convolution y = A_w x is bilinear in (x, w), and everything is expressed with
 // three ops that are each other's derivatives, so second (and higher) derivatives of every
@@ -24,9 +25,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <ember/backend/cpu/conv.hpp>
-#include <ember/backend/cpu/im2col.hpp>
-#include <ember/backend/cuda/dispatch_spatial.hpp>
+#include <ember/backend/conv.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/expanding_array.hpp>
 #include <ember/ops/reduce.hpp>
@@ -112,32 +111,12 @@ template <class T>
 Tensor<T> conv_w_op(const Tensor<T>& x, const Tensor<T>& gy, const ConvParams& p,
                     const Shape& w_shape);
 
-template <class T>
-Tensor<T> conv_op(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
-                  const ConvParams& p);
-template <class T>
-Tensor<T> conv_op_cuda(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
-                       const ConvParams& p);
-template <class T>
-Tensor<T> conv_t_op_cuda(const Tensor<T>& gy, const Tensor<T>& w, const ConvParams& p,
-                         const Shape& in_shape);
-template <class T>
-Tensor<T> conv_w_op_cuda(const Tensor<T>& x, const Tensor<T>& gy, const ConvParams& p,
-                         const Shape& w_shape);
-
 // y = conv(x, w) + bias (bias may be undefined). Shapes already checked.
 template <class T>
 Tensor<T> conv_op(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
                   const ConvParams& p) {
-  if (cuda::use_cuda("conv", x, w, bias)) return conv_op_cuda(x, w, bias, p);
   const cpu::ConvGeom g = conv_geom(p, x.shape(), w.shape());
-  Tensor<T> y = Tensor<T>::empty(conv_out_shape(g, p.nd), x.device());
-  {
-    const Tensor<T> xc = x.detach().contiguous(), wc = w.detach().contiguous();
-    const Tensor<T> bc = bias.defined() ? bias.detach().contiguous() : Tensor<T>();
-    cpu::conv_forward<T>(g, xc.data_ptr(), wc.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr,
-                         y.data_ptr());
-  }
+  Tensor<T> y = backend::conv_forward(x, w, bias, g, conv_out_shape(g, p.nd), "conv");
   if (any_requires_grad(x, w, bias))
     record(y, "conv", {x, w, bias}, [x, w, bias, p](const Tensor<T>& gy) -> Grads {
       AnyTensor gx, gw, gb;
@@ -157,16 +136,11 @@ Tensor<T> conv_op(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
 template <class T>
 Tensor<T> conv_t_op(const Tensor<T>& gy, const Tensor<T>& w, const ConvParams& p,
                     const Shape& in_shape) {
-  if (cuda::use_cuda("conv_transpose", gy, w)) return conv_t_op_cuda(gy, w, p, in_shape);
   const cpu::ConvGeom g = conv_geom(p, in_shape, w.shape());
   EMBER_CHECK(gy.shape() == conv_out_shape(g, p.nd), "conv_transpose: gradient of shape ",
               shape_str(gy.shape()), " does not match the convolution output ",
               shape_str(conv_out_shape(g, p.nd)));
-  Tensor<T> z = Tensor<T>::empty(in_shape, gy.device());
-  {
-    const Tensor<T> gc = gy.detach().contiguous(), wc = w.detach().contiguous();
-    cpu::conv_backward_input<T>(g, gc.data_ptr(), wc.data_ptr(), z.data_ptr());
-  }
+  Tensor<T> z = backend::conv_backward_input(gy, w, g, in_shape, "conv_transpose");
   if (any_requires_grad(gy, w))
     record(z, "conv_transpose", {gy, w}, [gy, w, p](const Tensor<T>& gz) -> Grads {
       AnyTensor gg, gw;
@@ -181,68 +155,8 @@ Tensor<T> conv_t_op(const Tensor<T>& gy, const Tensor<T>& w, const ConvParams& p
 template <class T>
 Tensor<T> conv_w_op(const Tensor<T>& x, const Tensor<T>& gy, const ConvParams& p,
                     const Shape& w_shape) {
-  if (cuda::use_cuda("conv_weight_grad", x, gy)) return conv_w_op_cuda(x, gy, p, w_shape);
   const cpu::ConvGeom g = conv_geom(p, x.shape(), w_shape);
-  Tensor<T> gw = Tensor<T>::empty(w_shape, x.device());
-  {
-    const Tensor<T> xc = x.detach().contiguous(), gc = gy.detach().contiguous();
-    cpu::conv_backward_weight<T>(g, xc.data_ptr(), gc.data_ptr(), gw.data_ptr());
-  }
-  if (any_requires_grad(x, gy))
-    record(gw, "conv_weight_grad", {x, gy}, [x, gy, p](const Tensor<T>& ggw) -> Grads {
-      AnyTensor gx, gg;
-      if (x.requires_grad()) gx = conv_t_op(gy, ggw, p, x.shape());
-      if (gy.requires_grad()) gg = conv_op(x, ggw, Tensor<T>(), p);
-      return {gx, gg};
-    });
-  return gw;
-}
-
-// The CUDA paths of conv_op / conv_t_op / conv_w_op (backend/cuda/dispatch_spatial.hpp:
-// im2col / col2im kernels and cuBLAS), with the same rules as the CPU paths above.
-template <class T>
-Tensor<T> conv_op_cuda(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
-                       const ConvParams& p) {
-  const cpu::ConvGeom g = conv_geom(p, x.shape(), w.shape());
-  Tensor<T> y = cuda::conv_forward(g, conv_out_shape(g, p.nd), x, w, bias);
-  if (any_requires_grad(x, w, bias))
-    record(y, "conv", {x, w, bias}, [x, w, bias, p](const Tensor<T>& gy) -> Grads {
-      AnyTensor gx, gw, gb;
-      if (x.requires_grad()) gx = conv_t_op(gy, w, p, x.shape());
-      if (w.requires_grad()) gw = conv_w_op(x, gy, p, w.shape());
-      if (bias.defined() && bias.requires_grad()) {
-        std::vector<int64_t> dims{0};
-        for (int i = 0; i < p.nd; ++i) dims.push_back(2 + i);
-        gb = sum(gy, dims);
-      }
-      return {gx, gw, gb};
-    });
-  return y;
-}
-
-template <class T>
-Tensor<T> conv_t_op_cuda(const Tensor<T>& gy, const Tensor<T>& w, const ConvParams& p,
-                         const Shape& in_shape) {
-  const cpu::ConvGeom g = conv_geom(p, in_shape, w.shape());
-  EMBER_CHECK(gy.shape() == conv_out_shape(g, p.nd), "conv_transpose: gradient of shape ",
-              shape_str(gy.shape()), " does not match the convolution output ",
-              shape_str(conv_out_shape(g, p.nd)));
-  Tensor<T> z = cuda::conv_backward_input(g, in_shape, gy, w);
-  if (any_requires_grad(gy, w))
-    record(z, "conv_transpose", {gy, w}, [gy, w, p](const Tensor<T>& gz) -> Grads {
-      AnyTensor gg, gw;
-      if (gy.requires_grad()) gg = conv_op(gz, w, Tensor<T>(), p);
-      if (w.requires_grad()) gw = conv_w_op(gz, gy, p, w.shape());
-      return {gg, gw};
-    });
-  return z;
-}
-
-template <class T>
-Tensor<T> conv_w_op_cuda(const Tensor<T>& x, const Tensor<T>& gy, const ConvParams& p,
-                         const Shape& w_shape) {
-  const cpu::ConvGeom g = conv_geom(p, x.shape(), w_shape);
-  Tensor<T> gw = cuda::conv_backward_weight(g, w_shape, x, gy);
+  Tensor<T> gw = backend::conv_backward_weight(x, gy, g, w_shape, "conv_weight_grad");
   if (any_requires_grad(x, gy))
     record(gw, "conv_weight_grad", {x, gy}, [x, gy, p](const Tensor<T>& ggw) -> Grads {
       AnyTensor gx, gg;
@@ -266,9 +180,7 @@ void check_conv(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Te
                 int64_t groups, bool transposed) {
   const int64_t nd = int64_t(N);
   EMBER_CHECK(x.defined() && w.defined(), op, ": input and weight must be defined");
-  // One device for all operands; on CUDA the kernels of dispatch_spatial.hpp run.
-  const bool on_cuda = cuda::use_cuda(op, x, w, bias);
-  if (!on_cuda) check_same_device(x, w, op);
+  check_one_device(op, x, w, bias);  // one device for all operands
   EMBER_CHECK(x.dim() == nd + 2, op, ": expected a ", nd + 1, "-D (unbatched) or ", nd + 2,
               "-D (batched) input, got shape ", shape_str(x.shape()));
   EMBER_CHECK(w.dim() == nd + 2, op, ": expected a ", nd + 2, "-D weight [",
@@ -294,7 +206,6 @@ void check_conv(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Te
                 shape_str(x.shape()));
   }
   if (bias.defined()) {
-    if (!on_cuda) check_same_device(x, bias, op);
     const int64_t out_c = transposed ? w.size(1) * groups : w.size(0);
     EMBER_CHECK(bias.dim() == 1 && bias.size(0) == out_c, op, ": bias of shape ",
                 shape_str(bias.shape()), " does not match ", out_c, " output channels");
@@ -411,41 +322,11 @@ template <class T>
 Tensor<T> fold_op(const Tensor<T>& cols, const Shape& x_shape, const Shape& k_shape,
                   const ConvParams& p);
 
-// unfold_op / fold_op on CUDA (dispatch_spatial.hpp), each the other's gradient as on the CPU.
-template <class T>
-Tensor<T> unfold_op_cuda(const Tensor<T>& x, const Shape& k_shape, const ConvParams& p) {
-  const cpu::ConvGeom g = conv_geom(p, x.shape(), k_shape);
-  Tensor<T> out = cuda::unfold(g, x);
-  if (any_requires_grad(x))
-    record(out, "unfold", {x}, [xs = x.shape(), k_shape, p](const Tensor<T>& gc) -> Grads {
-      return {fold_op(gc, xs, k_shape, p)};
-    });
-  return out;
-}
-
-template <class T>
-Tensor<T> fold_op_cuda(const Tensor<T>& cols, const Shape& x_shape, const Shape& k_shape,
-                       const ConvParams& p) {
-  const cpu::ConvGeom g = conv_geom(p, x_shape, k_shape);
-  Tensor<T> out = cuda::fold(g, x_shape, cols);
-  if (any_requires_grad(cols))
-    record(out, "fold", {cols}, [k_shape, p](const Tensor<T>& gx) -> Grads {
-      return {unfold_op(gx, k_shape, p)};
-    });
-  return out;
-}
-
-// [N, C*K, L] = im2col of x [N, C, H, W] (one sample at a time, so the layout is PyTorch's).
+// [N, C*K, L] = the blocks of x [N, C, H, W] (im2col in PyTorch's layout); fold_op is its
+// adjoint, and each is the other's gradient.
 template <class T>
 Tensor<T> unfold_op(const Tensor<T>& x, const Shape& k_shape, const ConvParams& p) {
-  if (cuda::use_cuda("unfold", x)) return unfold_op_cuda(x, k_shape, p);
-  cpu::ConvGeom g = conv_geom(p, x.shape(), k_shape);
-  g.N = 1;
-  const int64_t N = x.size(0), rows = g.rows(), L = g.L();
-  Tensor<T> out = Tensor<T>::empty({N, rows, L}, x.device());
-  const Tensor<T> xc = x.detach().contiguous();
-  for (int64_t n = 0; n < N; ++n)
-    cpu::im2col<T>(g, xc.data_ptr() + n * g.C * g.S(), 1, 0, out.data_ptr() + n * rows * L);
+  Tensor<T> out = backend::unfold(x, conv_geom(p, x.shape(), k_shape), "unfold");
   if (any_requires_grad(x))
     record(out, "unfold", {x}, [xs = x.shape(), k_shape, p](const Tensor<T>& gc) -> Grads {
       return {fold_op(gc, xs, k_shape, p)};
@@ -457,14 +338,7 @@ Tensor<T> unfold_op(const Tensor<T>& x, const Shape& k_shape, const ConvParams& 
 template <class T>
 Tensor<T> fold_op(const Tensor<T>& cols, const Shape& x_shape, const Shape& k_shape,
                   const ConvParams& p) {
-  if (cuda::use_cuda("fold", cols)) return fold_op_cuda(cols, x_shape, k_shape, p);
-  cpu::ConvGeom g = conv_geom(p, x_shape, k_shape);
-  g.N = 1;
-  const int64_t N = x_shape[0], rows = g.rows(), L = g.L();
-  Tensor<T> out = Tensor<T>::zeros(x_shape, cols.device());
-  const Tensor<T> cc = cols.detach().contiguous();
-  for (int64_t n = 0; n < N; ++n)
-    cpu::col2im<T>(g, cc.data_ptr() + n * rows * L, 1, 0, out.data_ptr() + n * g.C * g.S());
+  Tensor<T> out = backend::fold(cols, conv_geom(p, x_shape, k_shape), x_shape, "fold");
   if (any_requires_grad(cols))
     record(out, "fold", {cols}, [k_shape, p](const Tensor<T>& gx) -> Grads {
       return {unfold_op(gx, k_shape, p)};

@@ -18,10 +18,11 @@
 // Over exactly the last two dims, rfft2 / irfft2 run as one fused kernel each (rfft2_last /
 // irfft2_last), whose gradients are each other with the Hermitian weights applied.
 //
-// On CUDA the same primitives run through cuFFT (backend/cuda/dispatch_spectral.hpp), so every
-// wrapper and every gradient above dispatches: c2c as batched n-D C2C / Z2Z over groups of up
-// to three dims, r2c / rfft2_last as 1-D / 2-D R2C, c2r as a 1-D C2R, and irfft2_last as C2C
-// over dim -2 then C2R (cuFFT's 2-D C2R is unspecified for spectra not Hermitian along dim -2).
+// Each primitive is one call into backend/fft.hpp, which runs the CPU engine
+// (backend/cpu/fft.hpp) or cuFFT for the input's device, so every wrapper and every gradient
+// above runs on both: c2c as batched n-D C2C / Z2Z over groups of up to three dims, r2c /
+// rfft2_last as 1-D / 2-D R2C, c2r as a 1-D C2R, and irfft2_last as C2C over dim -2 then C2R
+// (cuFFT's 2-D C2R is unspecified for spectra not Hermitian along dim -2).
 #pragma once
 
 #include <algorithm>
@@ -32,8 +33,7 @@
 #include <string_view>
 #include <vector>
 
-#include <ember/backend/cpu/fft.hpp>
-#include <ember/backend/cuda/dispatch_spectral.hpp>
+#include <ember/backend/fft.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/complex.hpp>
 
@@ -103,43 +103,14 @@ inline std::vector<int64_t> fft_dims(const std::vector<int64_t>& dims, int64_t n
   return out;
 }
 
-// A [1, .., h, .., 1] complex tensor of Hermitian weights along dim (ndim dims), on `device`
-// (built on the host, then copied: it is h values).
-template <class C>
-Tensor<C> hermitian_weights(int64_t ndim, int64_t dim, int64_t h, int64_t lo, int64_t hi, double w,
-                            Device device = Device::cpu()) {
-  Shape s(size_t(ndim), 1);
-  s[dim] = h;
-  Tensor<C> t = Tensor<C>::ones(s);
-  for (int64_t k = lo; k < hi; ++k) t.data_ptr()[k] = C(real_t<C>(w));
-  return t.to(device);
-}
-
 template <class C>
 Tensor<C> c2c(const Tensor<C>& x, const std::vector<int64_t>& dims, bool forward, double scale) {
-  using R = real_t<C>;
-  const bool on_cuda = cuda::use_cuda("fft", x);  // cuFFT (backend/cuda/dispatch_spectral.hpp)
-  if (!on_cuda) check_cpu(x.device(), "fft");
-  Tensor<C> cur = on_cuda ? cuda::fft_c2c(x, dims, forward, scale) : x.detach().contiguous();
-  if (dims.empty() && !on_cuda) {
-    NoGradGuard no_grad;
-    cur = mul(cur, C(R(scale)));
-  }
-  for (size_t i = 0; i < (on_cuda ? 0 : dims.size()); ++i) {
-    const int64_t d = dims[i];
-    int64_t outer = 1, inner = 1;
-    for (int64_t k = 0; k < d; ++k) outer *= cur.shape()[k];
-    for (int64_t k = d + 1; k < cur.dim(); ++k) inner *= cur.shape()[k];
-    Tensor<C> next = Tensor<C>::empty(cur.shape(), cur.device());
-    cpu::fft::c2c<R>(cur.data_ptr(), next.data_ptr(), outer, cur.shape()[d], inner,
-                     forward ? -1 : 1, i + 1 == dims.size() ? R(scale) : R(1));
-    cur = next;
-  }
-  Tensor<C> out = cur.detach();
+  Tensor<C> out = backend::fft_c2c(x, dims, forward, scale, "fft");
   if (any_requires_grad(x))
-    record(out, forward ? "fft_c2c" : "ifft_c2c", {x}, [dims, forward, scale](const Tensor<C>& g) -> Grads {
-      return {c2c(g, dims, !forward, scale)};
-    });
+    record(out, forward ? "fft_c2c" : "ifft_c2c", {x},
+           [dims, forward, scale](const Tensor<C>& g) -> Grads {
+             return {c2c(g, dims, !forward, scale)};
+           });
   return out;
 }
 
@@ -149,21 +120,11 @@ Tensor<real_t<C>> c2r(const Tensor<C>& X, int64_t dim, int64_t n, double scale);
 template <class R>
 Tensor<std::complex<R>> r2c(const Tensor<R>& x, int64_t dim, double scale) {
   using C = std::complex<R>;
-  const bool on_cuda = cuda::use_cuda("rfft", x);
-  if (!on_cuda) check_cpu(x.device(), "rfft");
   const int64_t nd = x.dim(), n = x.shape()[dim], h = n / 2 + 1;
-  const bool last = dim == nd - 1;
-  // The kernel transforms rows: move dim last (a copy when it is not).
-  const Tensor<R> src = (last ? x.detach() : x.detach().transpose(dim, -1)).contiguous();
-  Shape os = src.shape();
-  os.back() = h;
-  Tensor<C> y = on_cuda ? cuda::fft_r2c(src, 1, scale) : Tensor<C>::empty(os, x.device());
-  if (!on_cuda)
-    cpu::fft::r2c<R>(src.data_ptr(), y.data_ptr(), n == 0 ? 0 : src.numel() / n, n, R(scale));
-  Tensor<C> out = last ? y : y.transpose(dim, -1).contiguous();
+  Tensor<C> out = backend::fft_r2c(x, dim, scale, "rfft");
   if (any_requires_grad(x))
     record(out, "rfft_r2c", {x}, [dim, n, h, nd, scale](const Tensor<C>& g) -> Grads {
-      const Tensor<C> w = hermitian_weights<C>(nd, dim, h, 1, n - h + 1, 0.5, g.device());
+      const Tensor<C> w = backend::hermitian_weights<C>(nd, dim, h, 1, n - h + 1, 0.5, g.device());
       return {c2r(mul(g, w), dim, n, scale)};
     });
   return out;
@@ -172,22 +133,13 @@ Tensor<std::complex<R>> r2c(const Tensor<R>& x, int64_t dim, double scale) {
 template <class C>
 Tensor<real_t<C>> c2r(const Tensor<C>& X, int64_t dim, int64_t n, double scale) {
   using R = real_t<C>;
-  const bool on_cuda = cuda::use_cuda("irfft", X);
-  if (!on_cuda) check_cpu(X.device(), "irfft");
   const int64_t nd = X.dim(), h = n / 2 + 1;
   EMBER_CHECK(X.shape()[dim] == h, "irfft: expected ", h, " bins along dimension ", dim, " for ",
               n, " output points, got shape ", shape_str(X.shape()));
-  const bool last = dim == nd - 1;
-  const Tensor<C> src = (last ? X.detach() : X.detach().transpose(dim, -1)).contiguous();
-  Shape os = src.shape();
-  os.back() = n;
-  Tensor<R> y = on_cuda ? cuda::fft_c2r(src, n, scale) : Tensor<R>::empty(os, X.device());
-  if (!on_cuda)
-    cpu::fft::c2r<R>(src.data_ptr(), y.data_ptr(), h == 0 ? 0 : src.numel() / h, n, R(scale));
-  Tensor<R> out = last ? y : y.transpose(dim, -1).contiguous();
+  Tensor<R> out = backend::fft_c2r(X, dim, n, scale, "irfft");
   if (any_requires_grad(X))
     record(out, "irfft_c2r", {X}, [dim, n, h, nd, scale](const Tensor<R>& g) -> Grads {
-      const Tensor<C> w = hermitian_weights<C>(nd, dim, h, 1, n - h + 1, 2.0, g.device());
+      const Tensor<C> w = backend::hermitian_weights<C>(nd, dim, h, 1, n - h + 1, 2.0, g.device());
       return {mul(r2c(g, dim, scale), w)};
     });
   return out;
@@ -196,24 +148,18 @@ Tensor<real_t<C>> c2r(const Tensor<C>& X, int64_t dim, int64_t n, double scale) 
 template <class C>
 Tensor<real_t<C>> irfft2_last(const Tensor<C>& X, int64_t n1, double scale);
 
-// rfft2 over the last two dims in one fused kernel (cpu::fft::rfft2). Gradient: the adjoint
+// rfft2 over the last two dims in one fused kernel (backend::fft_rfft2). Gradient: the adjoint
 // of c2c(dim -2) after r2c(dim -1) is c2r(dim -1) after c2c back, i.e. irfft2_last of g with
 // the interior bins of the last dim halved (the weights commute with the dim -2 transform).
 template <class R>
 Tensor<std::complex<R>> rfft2_last(const Tensor<R>& x, double scale) {
   using C = std::complex<R>;
-  const bool on_cuda = cuda::use_cuda("rfft2", x);  // one 2-D R2C through cuFFT
-  if (!on_cuda) check_cpu(x.device(), "rfft2");
-  const int64_t nd = x.dim(), n0 = x.shape()[nd - 2], n1 = x.shape()[nd - 1], h = n1 / 2 + 1;
-  const Tensor<R> src = x.detach().contiguous();
-  Shape os = x.shape();
-  os.back() = h;
-  Tensor<C> out = on_cuda ? cuda::fft_r2c(src, 2, scale) : Tensor<C>::empty(os, x.device());
-  if (!on_cuda)
-    cpu::fft::rfft2<R>(src.data_ptr(), out.data_ptr(), n0 * n1 == 0 ? 0 : src.numel() / (n0 * n1), n0, n1, R(scale));
+  const int64_t nd = x.dim(), n1 = x.shape()[nd - 1], h = n1 / 2 + 1;
+  Tensor<C> out = backend::fft_rfft2(x, scale, "rfft2");
   if (any_requires_grad(x))
     record(out, "rfft2", {x}, [nd, n1, h, scale](const Tensor<C>& g) -> Grads {
-      const Tensor<C> w = hermitian_weights<C>(nd, nd - 1, h, 1, n1 - h + 1, 0.5, g.device());
+      const Tensor<C> w =
+          backend::hermitian_weights<C>(nd, nd - 1, h, 1, n1 - h + 1, 0.5, g.device());
       return {irfft2_last(mul(g, w), n1, scale)};
     });
   return out;
@@ -224,24 +170,14 @@ Tensor<std::complex<R>> rfft2_last(const Tensor<R>& x, double scale) {
 template <class C>
 Tensor<real_t<C>> irfft2_last(const Tensor<C>& X, int64_t n1, double scale) {
   using R = real_t<C>;
-  const bool on_cuda = cuda::use_cuda("irfft2", X);
-  if (!on_cuda) check_cpu(X.device(), "irfft2");
-  const int64_t nd = X.dim(), n0 = X.shape()[nd - 2], h = n1 / 2 + 1;
+  const int64_t nd = X.dim(), h = n1 / 2 + 1;
   EMBER_CHECK(X.shape()[nd - 1] == h, "irfft2: expected ", h, " bins in the last dimension for ",
               n1, " output points, got shape ", shape_str(X.shape()));
-  const Tensor<C> src = X.detach().contiguous();
-  Shape os = X.shape();
-  os.back() = n1;
-  // On CUDA: C2C over dim -2, then a 1-D C2R over the last dim. cuFFT's 2-D C2R leaves its
-  // result unspecified for a spectrum that is not Hermitian along dim -2 (as the spectral
-  // layers produce); the composition is what the CPU's fused kernel computes.
-  Tensor<R> out = on_cuda ? cuda::fft_c2r(cuda::fft_c2c(src, {nd - 2}, false, 1.0), n1, scale)
-                          : Tensor<R>::empty(os, X.device());
-  if (!on_cuda)
-    cpu::fft::irfft2<R>(src.data_ptr(), out.data_ptr(), n0 * h == 0 ? 0 : src.numel() / (n0 * h), n0, n1, R(scale));
+  Tensor<R> out = backend::fft_irfft2(X, n1, scale, "irfft2");
   if (any_requires_grad(X))
     record(out, "irfft2", {X}, [nd, n1, h, scale](const Tensor<R>& g) -> Grads {
-      const Tensor<C> w = hermitian_weights<C>(nd, nd - 1, h, 1, n1 - h + 1, 2.0, g.device());
+      const Tensor<C> w =
+          backend::hermitian_weights<C>(nd, nd - 1, h, 1, n1 - h + 1, 2.0, g.device());
       return {mul(rfft2_last(g, scale), w)};
     });
   return out;

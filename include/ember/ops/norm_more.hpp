@@ -12,7 +12,10 @@
 
 #include <cmath>
 #include <cstdint>
-#include <ember/backend/cuda/dispatch.hpp>
+#include <type_traits>
+#include <vector>
+
+#include <ember/backend/device.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/arith.hpp>
 #include <ember/ops/batch_norm.hpp>
@@ -21,8 +24,6 @@
 #include <ember/ops/layer_norm.hpp>
 #include <ember/ops/reduce.hpp>
 #include <ember/ops/unary.hpp>
-#include <type_traits>
-#include <vector>
 
 namespace ember {
 
@@ -47,7 +48,7 @@ Tensor<T> channel_affine(Tensor<T> y, const Tensor<T>& weight, const Tensor<T>& 
 template <class T>
 void check_channel_param(const Tensor<T>& p, int64_t C, const char* op, const char* name,
                          const Shape& in_shape) {
-  if (!p.defined()) return;  // its device was checked with the input's (cuda::use_cuda)
+  if (!p.defined()) return;  // its device was checked with the input's (check_one_device)
   EMBER_CHECK(p.dim() == 1 && p.size(0) == C, op, ": ", name, " of shape ", shape_str(p.shape()),
               " does not match the ", C, " channels of input of shape ", shape_str(in_shape),
               " (expected [", C, "])");
@@ -80,8 +81,8 @@ Tensor<T> group_norm(const Tensor<T>& input, int64_t num_groups,
                      const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
                      double eps = 1e-5) {
   static_assert(std::is_floating_point_v<T>, "group_norm: needs a float or double tensor");
-  // The kernels are layer_norm's and the arithmetic's, which dispatch to CUDA themselves.
-  if (!cuda::use_cuda("group_norm", input, weight, bias)) check_cpu(input.device(), "group_norm");
+  // The kernels are layer_norm's and the arithmetic's, which pick the device themselves.
+  check_one_device("group_norm", input, weight, bias);
   EMBER_CHECK(input.dim() >= 2, "group_norm: expected an input of shape [N, C, *], got ",
               shape_str(input.shape()));
   const int64_t N = input.size(0), C = input.size(1);
@@ -109,8 +110,7 @@ Tensor<T> instance_norm(const Tensor<T>& input, const Tensor<T>& running_mean = 
                         const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
                         bool use_input_stats = true, double momentum = 0.1, double eps = 1e-5) {
   static_assert(std::is_floating_point_v<T>, "instance_norm: needs a float or double tensor");
-  if (!cuda::use_cuda("instance_norm", input, running_mean, running_var, weight, bias))
-    check_cpu(input.device(), "instance_norm");
+  check_one_device("instance_norm", input, running_mean, running_var, weight, bias);
   EMBER_CHECK(input.dim() >= 3,
               "instance_norm: expected an input of shape [N, C, *] with at "
               "least one spatial dim, got ",
@@ -156,7 +156,7 @@ Tensor<T> instance_norm(const Tensor<T>& input, const Tensor<T>& running_mean = 
 template <class T>
 Tensor<T> normalize(const Tensor<T>& input, double p = 2.0, int64_t dim = 1, double eps = 1e-12) {
   static_assert(std::is_floating_point_v<T>, "normalize: needs a float or double tensor");
-  if (!cuda::use_cuda("normalize", input)) check_cpu(input.device(), "normalize");
+  check_one_device("normalize", input);
   EMBER_CHECK(p > 0, "normalize: p must be positive, got ", p, " (input shape ",
               shape_str(input.shape()), ")");
   EMBER_CHECK(input.dim() >= 1, "normalize: expected an input with at least one dim, got shape ",

@@ -1,27 +1,27 @@
 // 2-D pooling with PyTorch's semantics: max_pool2d (with indices), avg_pool2d,
 // adaptive_avg_pool2d and adaptive_max_pool2d, on [N, C, H, W] or unbatched [C, H, W] inputs.
 //
-// Gradients. Max pooling finds the argmax indices with a kernel and then reads the values
-// through gather over the flattened planes, so its gradient is gather's (a scatter-add at the
-// indices) and second derivatives follow (both are linear for fixed indices). Average pooling
-// is a linear map: a window-averaging kernel and its adjoint, each the other's gradient.
+// Gradients. Max pooling finds the argmax indices with a kernel; for those fixed indices its
+// values are a linear map of the input (a gather at the indices), so its gradient is the
+// adjoint (each input sums the outputs that selected it, gather's scatter-add) and second
+// derivatives follow (detail::linear_map: the two are each other's gradient). Average pooling
+// is a linear map too: a window-averaging kernel and its adjoint, each the other's gradient.
 // Indices are flat positions h*W + w inside each plane, as PyTorch returns them.
+//
+// The kernels are in backend/pool.hpp (CPU: backend/cpu/pool.hpp); they read the window
+// tables built here, so both devices pool over the same windows.
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-#include <ember/backend/cpu/parallel.hpp>
-#include <ember/backend/cuda/dispatch_spatial.hpp>
+#include <ember/backend/pool.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/expanding_array.hpp>
-#include <ember/ops/indexing.hpp>
 #include <ember/ops/upsample.hpp>  // detail::linear_map
 
 namespace ember {
@@ -54,10 +54,8 @@ inline int64_t pool_out_size(int64_t in, int64_t k, int64_t pad, int64_t stride,
   return out;
 }
 
-struct PoolGeom {
-  int64_t P = 1, H = 1, W = 1, OH = 1, OW = 1;
-  int64_t k[2] = {1, 1}, s[2] = {1, 1}, p[2] = {0, 0}, d[2] = {1, 1};
-};
+using cpu::PoolGeom;
+using cpu::PoolWindows;
 
 // Checks a pooling input and returns the planes geometry (without output sizes).
 template <class T>
@@ -107,16 +105,9 @@ Shape pooled_shape(const Tensor<T>& x, int64_t OH, int64_t OW) {
   return s;
 }
 
-// Argmax (NaN wins, first maximum on ties) of each window; rows give the window bounds per
-// output position: [h_lo[oh], h_hi[oh]) stepping h_step, likewise for w.
-struct Windows {
-  std::vector<int64_t> h_lo, h_hi, w_lo, w_hi;
-  int64_t h_step = 1, w_step = 1;
-};
-
 // Windows of a strided / padded / dilated pool, clipped to the input (stepping by dilation).
-inline Windows strided_windows(const PoolGeom& g) {
-  Windows w;
+inline PoolWindows strided_windows(const PoolGeom& g) {
+  PoolWindows w;
   w.h_step = g.d[0];
   w.w_step = g.d[1];
   auto axis = [](int64_t out, int64_t in, int64_t k, int64_t s, int64_t p, int64_t d,
@@ -137,8 +128,8 @@ inline Windows strided_windows(const PoolGeom& g) {
 }
 
 // Adaptive windows: [floor(o*in/out), ceil((o+1)*in/out)).
-inline Windows adaptive_windows(const PoolGeom& g) {
-  Windows w;
+inline PoolWindows adaptive_windows(const PoolGeom& g) {
+  PoolWindows w;
   auto axis = [](int64_t out, int64_t in, std::vector<int64_t>& lo, std::vector<int64_t>& hi) {
     lo.resize(size_t(out));
     hi.resize(size_t(out));
@@ -152,114 +143,38 @@ inline Windows adaptive_windows(const PoolGeom& g) {
   return w;
 }
 
+// Max over each window and its index; for the fixed indices the values are a gather at them,
+// whose gradient is the adjoint sum (and the adjoint's gradient the gather), so derivatives of
+// any order work.
 template <class T>
-void max_pool_kernel(const PoolGeom& g, const Windows& win, const T* x, T* out, int64_t* idx) {
-  cpu::parallel_for(g.P, g.P * g.OH * g.OW * 4, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const T* xp = x + p * g.H * g.W;
-      for (int64_t oh = 0; oh < g.OH; ++oh)
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-          T best = -std::numeric_limits<T>::infinity();
-          int64_t arg = -1;
-          for (int64_t h = win.h_lo[size_t(oh)]; h < win.h_hi[size_t(oh)]; h += win.h_step)
-            for (int64_t w = win.w_lo[size_t(ow)]; w < win.w_hi[size_t(ow)]; w += win.w_step) {
-              const T v = xp[h * g.W + w];
-              if (arg < 0 || v > best || std::isnan(v)) {
-                best = v;
-                arg = h * g.W + w;
-                if (std::isnan(v)) goto done;
-              }
-            }
-        done:
-          const int64_t o = (p * g.OH + oh) * g.OW + ow;
-          out[o] = best;
-          idx[o] = arg < 0 ? 0 : arg;
-        }
-    }
-  });
-}
-
-// Max pooling on CUDA (dispatch_spatial.hpp): the argmax kernel, then, when differentiating,
-// the values as a linear map of x for the fixed indices (a gather at the indices, whose
-// adjoint sums into each input the outputs that selected it, and vice versa), so derivatives
-// of any order work as through the CPU's gather.
-template <class T>
-std::pair<Tensor<T>, Tensor<int64_t>> max_pool_cuda(const Tensor<T>& x, const PoolGeom& g,
-                                                    const Windows& win) {
+std::pair<Tensor<T>, Tensor<int64_t>> max_pool_op(const Tensor<T>& x, const PoolGeom& g,
+                                                  const PoolWindows& win, const char* name) {
   const Shape out_shape = pooled_shape(x, g.OH, g.OW), in_shape = x.shape();
-  std::pair<Tensor<T>, Tensor<int64_t>> r = cuda::max_pool(x, g, win, out_shape);
+  std::pair<Tensor<T>, Tensor<int64_t>> r = backend::max_pool(x, g, win, out_shape, name);
   if (any_requires_grad(x)) {
-    const Tensor<int64_t> idx = r.second;
-    auto fwd = [idx, g, win, out_shape](const Tensor<T>& v) {
-      return cuda::pool_gather(v, idx, g, win, out_shape, false);
+    auto fwd = [idx = r.second, g, win, out_shape, name](const Tensor<T>& v) {
+      return backend::pool_gather(v, idx, g, win, out_shape, false, name);
     };
-    auto adj = [idx, g, win, in_shape](const Tensor<T>& gr) {
-      return cuda::pool_gather(gr, idx, g, win, in_shape, true);
+    auto adj = [idx = r.second, g, win, in_shape, name](const Tensor<T>& gr) {
+      return backend::pool_gather(gr, idx, g, win, in_shape, true, name);
     };
-    r.first = linear_map(x, "max_pool2d", fwd, adj);
+    record(r.first, name, {x}, [fwd, adj, name](const Tensor<T>& gy) -> Grads {
+      return {linear_map(gy, name, adj, fwd)};
+    });
   }
   return r;
 }
 
-// Values at the argmax indices, through gather (whose gradient is the scatter-add).
+// Window means (inv_div per output position): a linear map, its adjoint the gradient.
 template <class T>
-std::pair<Tensor<T>, Tensor<int64_t>> max_pool_common(const Tensor<T>& x, const PoolGeom& g,
-                                                      const Windows& win) {
-  if (cuda::use_cuda("max_pool2d", x)) return max_pool_cuda(x, g, win);
-  const Shape out_shape = pooled_shape(x, g.OH, g.OW);
-  Tensor<T> out = Tensor<T>::empty(out_shape, x.device());
-  Tensor<int64_t> idx = Tensor<int64_t>::empty(out_shape, x.device());
-  const Tensor<T> xc = x.detach().contiguous();
-  max_pool_kernel(g, win, xc.data_ptr(), out.data_ptr(), idx.data_ptr());
-  if (any_requires_grad(x))
-    out = gather(x.reshape({g.P, g.H * g.W}), 1, idx.view({g.P, g.OH * g.OW})).view(out_shape);
-  return {out, idx};
-}
-
-// Window means: out[p, oh, ow] = sum over the window / div[oh][ow] (forward) or its adjoint.
-template <class T>
-Tensor<T> window_mean_kernel(const Tensor<T>& src, const Shape& small, const Shape& big,
-                             const PoolGeom& g, const Windows& win, const std::vector<T>& inv_div,
-                             bool adjoint) {
-  if (cuda::use_cuda("avg_pool2d", src))
-    return cuda::window_mean(src, g, win, inv_div, adjoint, adjoint ? small : big);
-  Tensor<T> out = adjoint ? Tensor<T>::zeros(small, src.device()) : Tensor<T>::empty(big, src.device());
-  const T* s = src.data_ptr();
-  T* o = out.data_ptr();
-  cpu::parallel_for(g.P, g.P * g.OH * g.OW * 4, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p)
-      for (int64_t oh = 0; oh < g.OH; ++oh)
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-          const int64_t oi = (p * g.OH + oh) * g.OW + ow;
-          const T scale = inv_div[size_t(oh * g.OW + ow)];
-          if (!adjoint) {
-            const T* xp = s + p * g.H * g.W;
-            T acc = T(0);
-            for (int64_t h = win.h_lo[size_t(oh)]; h < win.h_hi[size_t(oh)]; h += win.h_step)
-              for (int64_t w = win.w_lo[size_t(ow)]; w < win.w_hi[size_t(ow)]; w += win.w_step)
-                acc += xp[h * g.W + w];
-            o[oi] = acc * scale;
-          } else {
-            T* xp = o + p * g.H * g.W;
-            const T v = s[oi] * scale;
-            for (int64_t h = win.h_lo[size_t(oh)]; h < win.h_hi[size_t(oh)]; h += win.h_step)
-              for (int64_t w = win.w_lo[size_t(ow)]; w < win.w_hi[size_t(ow)]; w += win.w_step)
-                xp[h * g.W + w] += v;
-          }
-        }
-  });
-  return out;
-}
-
-template <class T>
-Tensor<T> window_mean(const Tensor<T>& x, const char* name, const PoolGeom& g, const Windows& win,
-                      const std::vector<T>& inv_div) {
+Tensor<T> window_mean(const Tensor<T>& x, const char* name, const PoolGeom& g,
+                      const PoolWindows& win, const std::vector<T>& inv_div) {
   const Shape small = x.shape(), big = pooled_shape(x, g.OH, g.OW);
-  auto fwd = [small, big, g, win, inv_div](const Tensor<T>& v) {
-    return window_mean_kernel(v, small, big, g, win, inv_div, false);
+  auto fwd = [small, big, g, win, inv_div, name](const Tensor<T>& v) {
+    return backend::window_mean(v, g, win, inv_div, false, big, name);
   };
-  auto adj = [small, big, g, win, inv_div](const Tensor<T>& gr) {
-    return window_mean_kernel(gr, small, big, g, win, inv_div, true);
+  auto adj = [small, big, g, win, inv_div, name](const Tensor<T>& gr) {
+    return backend::window_mean(gr, g, win, inv_div, true, small, name);
   };
   return linear_map(x, name, fwd, adj);
 }
@@ -289,7 +204,7 @@ std::pair<Tensor<T>, Tensor<int64_t>> max_pool2d_with_indices(const Tensor<T>& i
   const detail::PoolGeom g =
       detail::pool_geom("max_pool2d", input, kernel_size, options.stride, options.padding,
                         options.dilation, options.ceil_mode);
-  return detail::max_pool_common(input, g, detail::strided_windows(g));
+  return detail::max_pool_op(input, g, detail::strided_windows(g), "max_pool2d");
 }
 
 template <class T>
@@ -305,7 +220,7 @@ std::pair<Tensor<T>, Tensor<int64_t>> adaptive_max_pool2d_with_indices(
   detail::check_pool_dtype<T>();
   detail::PoolGeom g = detail::pool_input("adaptive_max_pool2d", input);
   detail::adaptive_sizes(g, output_size, "adaptive_max_pool2d");
-  return detail::max_pool_common(input, g, detail::adaptive_windows(g));
+  return detail::max_pool_op(input, g, detail::adaptive_windows(g), "adaptive_max_pool2d");
 }
 
 template <class T>
@@ -323,7 +238,7 @@ Tensor<T> avg_pool2d(const Tensor<T>& input, ExpandingArray<2> kernel_size,
                                                options.padding, 1, options.ceil_mode);
   EMBER_CHECK(options.divisor_override >= 0, "avg_pool2d: divisor_override must be positive, got ",
               options.divisor_override);
-  const detail::Windows win = detail::strided_windows(g);
+  const detail::PoolWindows win = detail::strided_windows(g);
   // PyTorch's divisor: the window clipped to the padded input (count_include_pad) or to the
   // input itself, unless overridden.
   std::vector<T> inv(size_t(g.OH * g.OW));
@@ -346,7 +261,7 @@ Tensor<T> adaptive_avg_pool2d(const Tensor<T>& input, ExpandingArray<2> output_s
   detail::check_pool_dtype<T>();
   detail::PoolGeom g = detail::pool_input("adaptive_avg_pool2d", input);
   detail::adaptive_sizes(g, output_size, "adaptive_avg_pool2d");
-  const detail::Windows win = detail::adaptive_windows(g);
+  const detail::PoolWindows win = detail::adaptive_windows(g);
   std::vector<T> inv(size_t(g.OH * g.OW));
   for (int64_t oh = 0; oh < g.OH; ++oh)
     for (int64_t ow = 0; ow < g.OW; ++ow)

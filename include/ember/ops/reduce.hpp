@@ -1,41 +1,18 @@
-// Sums and means over dimensions, and sum_to (the gradient of broadcasting).
-// Other reductions (var, std, max, min, logsumexp, argmax, argmin) are in ops/reduce_more.hpp.
+// Sums and means over dimensions, and sum_to (the gradient of broadcasting); the kernels are
+// in backend/reduce.hpp. Other reductions (var, std, max, min, logsumexp, argmax, argmin) are
+// in ops/reduce_more.hpp.
 #pragma once
 
 #include <type_traits>
 #include <vector>
 
-#include <ember/backend/cpu/reduce.hpp>
-#include <ember/backend/cuda/dispatch.hpp>
-#include <ember/backend/pointwise.hpp>
-#include <ember/backend/cuda/dispatch_spectral.hpp>
+#include <ember/backend/reduce.hpp>
 #include <ember/core/tensor_def.hpp>
 #include <ember/ops/arith.hpp>
 
 namespace ember {
 
 namespace detail {
-
-// float sums accumulate in double: a 10^6-element float sum would otherwise lose digits.
-// Integer (and bool) sums accumulate in int64.
-template <class T>
-using sum_acc_t = std::conditional_t<
-    std::is_same_v<T, float>, double,
-    std::conditional_t<std::is_same_v<T, std::complex<float>>, std::complex<double>,
-                       std::conditional_t<std::is_integral_v<T>, int64_t, T>>>;
-
-template <class T>
-struct SumReducer {
-  using Acc = sum_acc_t<T>;
-  bool mean = false;
-  Acc init() const { return Acc(0); }
-  void add(Acc& a, T v, int64_t) const { a += Acc(v); }
-  void merge(Acc& a, const Acc& b) const { a += b; }
-  T finish(const Acc& a, int64_t n) const {
-    if constexpr (std::is_integral_v<T>) return T(mean ? a / n : a);
-    else return mean ? T(a / real_t<Acc>(n)) : T(a);
-  }
-};
 
 // The inverse of a reduction's shape change: puts size-1 dims back where keepdim would have.
 inline Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& rdims) {
@@ -44,12 +21,12 @@ inline Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& rdims) {
 
 }  // namespace detail
 
+// Sum over dims (all when empty). float sums accumulate in double, integer and bool sums in
+// int64.
 template <class T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, bool keepdim = false) {
   const auto rdims = reduction_dims(dims, x.dim(), "sum");
-  Tensor<T> out = cuda::use_cuda("sum", x)
-                      ? cuda::sum_any(x, rdims, keepdim)  // complex too
-                      : cpu::reduce<T>(x, rdims, keepdim, detail::SumReducer<T>{});
+  Tensor<T> out = backend::sum(x, rdims, keepdim, "sum");
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x))
       record(out, "sum", {x}, [in = x.shape(), rdims](const Tensor<T>& g) -> Grads {
@@ -59,20 +36,14 @@ Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, bool ke
   return out;
 }
 
+// Mean over dims (all when empty); NaN over 0 elements.
 template <class T>
 Tensor<T> mean(const Tensor<T>& x, const std::vector<int64_t>& dims = {}, bool keepdim = false) {
   static_assert(is_differentiable_v<T>, "mean: needs a floating-point or complex tensor");
   const auto rdims = reduction_dims(dims, x.dim(), "mean");
   int64_t count = 1;
   for (int64_t d : rdims) count *= x.shape()[d];
-  Tensor<T> out;
-  if (cuda::use_cuda("mean", x)) {  // the sum times 1 / count (0 elements: 0 * inf = NaN)
-    out = cuda::sum(x, rdims, keepdim);
-    out = backend::pointwise<pointwise::Op::MulScalar>(out, {T(1.0 / double(count))}, "mean");
-  } else {
-    check_cpu(x.device(), "mean");
-    out = cpu::reduce<T>(x, rdims, keepdim, detail::SumReducer<T>{.mean = true});
-  }
+  Tensor<T> out = backend::mean(x, rdims, keepdim, "mean");
   if (any_requires_grad(x)) {
     record(out, "mean", {x}, [in = x.shape(), rdims, count](const Tensor<T>& g) -> Grads {
       return {mul(g, T(1) / T(real_t<T>(count))).reshape(detail::keepdim_shape(in, rdims)).expand(in)};

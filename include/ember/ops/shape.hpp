@@ -8,9 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
-#include <ember/backend/cpu/parallel.hpp>
-#include <ember/backend/cuda/dispatch.hpp>
+#include <ember/backend/shape.hpp>
 #include <ember/core/tensor.hpp>
 #include <initializer_list>
 #include <string>
@@ -18,16 +16,6 @@
 #include <vector>
 
 namespace ember {
-
-namespace detail {
-
-inline int64_t prod(const Shape& s, size_t begin, size_t end) {
-  int64_t n = 1;
-  for (size_t d = begin; d < end; ++d) n *= s[d];
-  return n;
-}
-
-}  // namespace detail
 
 // Concatenates tensors along `dim`; all shapes must agree except in `dim`.
 template <class T>
@@ -42,7 +30,6 @@ Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor<T>& t = tensors[i];
     EMBER_CHECK(t.defined(), "cat: tensor ", i, " is undefined");
-    if (!cuda::use_cuda("cat", first, t)) check_cpu(t.device(), "cat");  // CUDA: same device
     bool ok = t.dim() == first.dim();
     for (int64_t d = 0; ok && d < t.dim(); ++d) ok = d == dim || t.shape()[d] == first.shape()[d];
     if (!ok) {
@@ -57,30 +44,7 @@ Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
     out_shape[dim] += t.shape()[dim];
   }
 
-  Tensor<T> out = Tensor<T>::empty(out_shape, first.device());
-  const int64_t outer = detail::prod(out_shape, 0, size_t(dim));
-  const int64_t inner = detail::prod(out_shape, size_t(dim) + 1, out_shape.size());
-  const int64_t out_row = out_shape[dim] * inner;
-  int64_t offset = 0;
-  for (const Tensor<T>& t : tensors) {
-    const int64_t n = t.shape()[dim];
-    if (n > 0 && t.numel() > 0) {
-      if (t.is_contiguous() && !t.device().is_cuda()) {
-        // Each input is `outer` contiguous blocks of n * inner elements, copied whole.
-        const int64_t block = n * inner;
-        const T* src = t.data_ptr();
-        T* dst = out.data_ptr() + offset * inner;
-        cpu::parallel_for(outer, outer * block, [&](int64_t b, int64_t e) {
-          for (int64_t o = b; o < e; ++o)
-            std::memcpy(dst + o * out_row, src + o * block, size_t(block) * sizeof(T));
-        });
-      } else {  // also the CUDA path: one strided copy kernel per input
-        NoGradGuard no_grad;
-        out.narrow(dim, offset, n).copy_(t.detach());
-      }
-    }
-    offset += n;
-  }
+  Tensor<T> out = backend::cat(tensors, dim, out_shape, "cat");
 
   if constexpr (is_differentiable_v<T>) {
     const bool needs =
@@ -195,8 +159,6 @@ std::vector<Tensor<T>> chunk(const Tensor<T>& x, int64_t chunks, int64_t dim = 0
 // Reverses the order of elements along each of `dims` (a copy, as in PyTorch).
 template <class T>
 Tensor<T> flip(const Tensor<T>& x, const std::vector<int64_t>& dims) {
-  const bool on_cuda = cuda::use_cuda("flip", x);
-  if (!on_cuda) check_cpu(x.device(), "flip");
   const int64_t nd = x.dim();
   std::vector<bool> flipped(size_t(std::max<int64_t>(nd, 1)), false);
   for (int64_t d : dims) {
@@ -204,41 +166,7 @@ Tensor<T> flip(const Tensor<T>& x, const std::vector<int64_t>& dims) {
     EMBER_CHECK(!flipped[w], "flip: dimension ", w, " repeated in ", shape_str(dims));
     flipped[w] = true;
   }
-  if (on_cuda) {
-    Tensor<T> out = cuda::flip_copy(x, flipped);
-    if constexpr (is_differentiable_v<T>) {
-      if (any_requires_grad(x))
-        record(out, "flip", {x}, [dims](const Tensor<T>& g) -> Grads { return {flip(g, dims)}; });
-    }
-    return out;
-  }
-  const Tensor<T> xc = x.detach().contiguous();
-  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
-  const int64_t numel = x.numel();
-  if (numel > 0) {
-    const Shape& s = x.shape();
-    const Shape& st = xc.strides();
-    const int64_t inner = nd == 0 ? 1 : s[nd - 1];
-    const bool flip_inner = nd > 0 && flipped[nd - 1];
-    const T* src = xc.data_ptr();
-    T* dst = out.data_ptr();
-    cpu::parallel_for(numel / inner, numel, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        int64_t rem = r, from = 0;  // offset of the source row of output row r
-        for (int64_t d = nd - 2; d >= 0; --d) {
-          const int64_t c = rem % s[d];
-          rem /= s[d];
-          from += (flipped[d] ? s[d] - 1 - c : c) * st[d];
-        }
-        const T* in = src + from;
-        T* o = dst + r * inner;
-        if (flip_inner)
-          for (int64_t i = 0; i < inner; ++i) o[i] = in[inner - 1 - i];
-        else
-          std::memcpy(o, in, size_t(inner) * sizeof(T));
-      }
-    });
-  }
+  Tensor<T> out = backend::flip(x, flipped, "flip");
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(x))
       record(out, "flip", {x}, [dims](const Tensor<T>& g) -> Grads { return {flip(g, dims)}; });

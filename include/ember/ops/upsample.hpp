@@ -4,7 +4,8 @@
 //
 // Both are linear maps of the input (constant padding up to its constant), written as a
 // kernel and its adjoint; each op's gradient is the other one, so second derivatives work
-// (detail::linear_map).
+// (detail::linear_map). The kernels are in backend/upsample.hpp (CPU:
+// backend/cpu/upsample.hpp), and read the index tables built here.
 #pragma once
 
 #include <algorithm>
@@ -15,8 +16,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <ember/backend/cpu/parallel.hpp>
-#include <ember/backend/cuda/dispatch_spatial.hpp>
+#include <ember/backend/upsample.hpp>
 #include <ember/core/tensor.hpp>
 
 namespace ember {
@@ -74,72 +74,6 @@ inline std::vector<int64_t> pad_table(int64_t n, int64_t left, int64_t right, Pa
   return t;
 }
 
-// Gathers (forward) or scatter-adds (adjoint) through per-dim index tables over the last k
-// dims of a contiguous tensor; `small` is the unpadded shape and `big` the padded one.
-template <class T>
-Tensor<T> pad_kernel(const Tensor<T>& src, const Shape& small, const Shape& big,
-                     const std::vector<std::vector<int64_t>>& tables, T fill, bool adjoint) {
-  if (cuda::use_cuda("pad", src)) return cuda::pad(src, small, big, tables, fill, adjoint);
-  const int64_t k = int64_t(tables.size()), nd = int64_t(small.size());
-  const Shape& out_shape = adjoint ? small : big;
-  Tensor<T> out = adjoint ? Tensor<T>::zeros(small, src.device()) : Tensor<T>::empty(big, src.device());
-  int64_t outer = 1;
-  for (int64_t d = 0; d < nd - k; ++d) outer *= small[d];
-  int64_t big_inner = 1, small_inner = 1;
-  for (int64_t d = nd - k; d < nd; ++d) {
-    big_inner *= big[d];
-    small_inner *= small[d];
-  }
-  const int64_t big_last = big[nd - 1];
-  const int64_t rows = big_inner / std::max<int64_t>(big_last, 1);  // padded rows per outer
-  const std::vector<int64_t>& last = tables.back();
-  const T* s = src.data_ptr();
-  T* o = out.data_ptr();
-  // One work item per outer slice: in the adjoint, reflected elements of a slice write to the
-  // same place, so slices are the unit that never collides.
-  cpu::parallel_for(outer, outer * big_inner, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      for (int64_t r = 0; r < rows; ++r) {
-        // Source row offset (in small's inner block) of padded row r, or -1.
-        int64_t rem = r, off = 0, mul = small[nd - 1];
-        bool valid = true;
-        for (int64_t d = k - 2; d >= 0; --d) {
-          const int64_t size = big[nd - k + d];
-          const int64_t idx = tables[size_t(d)][size_t(rem % size)];
-          rem /= size;
-          if (idx < 0) valid = false;
-          off += idx * mul;
-          mul *= small[nd - k + d];
-        }
-        const int64_t big_row = b * big_inner + r * big_last;
-        const int64_t small_row = b * small_inner + off;
-        if (!adjoint) {
-          T* dst = o + big_row;
-          if (!valid) {
-            std::fill_n(dst, big_last, fill);
-            continue;
-          }
-          const T* sr = s + small_row;
-          for (int64_t j = 0; j < big_last; ++j) {
-            const int64_t i = last[size_t(j)];
-            dst[j] = i < 0 ? fill : sr[i];
-          }
-        } else {
-          if (!valid) continue;
-          const T* g = s + big_row;
-          T* dst = o + small_row;
-          for (int64_t j = 0; j < big_last; ++j) {
-            const int64_t i = last[size_t(j)];
-            if (i >= 0) dst[i] += g[j];
-          }
-        }
-      }
-    }
-  });
-  (void)out_shape;
-  return out;
-}
-
 }  // namespace detail
 
 // Pads the last pad.size()/2 dims of x; pad lists (left, right) pairs starting from the last
@@ -178,15 +112,14 @@ Tensor<T> pad(const Tensor<T>& x, const std::vector<int64_t>& pad, PadOptions op
                   ") does not fit dim ", d, " (size ", n, ") of shape ", shape_str(x.shape()));
     tables.push_back(detail::pad_table(n, left, right, options.mode));
   }
-  const T fill = T(options.value);
-  Tensor<T> out = detail::pad_kernel(x.detach().contiguous(), small, big, tables, fill, false);
+  Tensor<T> out = backend::pad(x, small, big, tables, T(options.value), false, "pad");
   if (any_requires_grad(x)) {
     // The gradient of the affine map is the adjoint of its linear part (fill 0).
     auto fwd = [small, big, tables](const Tensor<T>& v) {
-      return detail::pad_kernel(v, small, big, tables, T(0), false);
+      return backend::pad(v, small, big, tables, T(0), false, "pad");
     };
     auto adj = [small, big, tables](const Tensor<T>& g) {
-      return detail::pad_kernel(g, small, big, tables, T(0), true);
+      return backend::pad(g, small, big, tables, T(0), true, "pad");
     };
     record(out, "pad", {x}, [fwd, adj](const Tensor<T>& g) -> Grads {
       return {detail::linear_map(g, "pad_backward", adj, fwd)};
@@ -210,19 +143,11 @@ struct InterpolateOptions {
 
 namespace detail {
 
-// For each output position along one axis: the two source positions and their weights
-// (nearest: i1 = i0, w0 = 1, w1 = 0).
-template <class T>
-struct InterpTable {
-  std::vector<int64_t> i0, i1;
-  std::vector<T> w0, w1;
-};
-
 // PyTorch's index arithmetic (UpSample.h): scales in float for nearest, in T for bilinear.
 template <class T>
-InterpTable<T> interp_table(int64_t in, int64_t out, std::optional<double> scale,
+cpu::InterpTable<T> interp_table(int64_t in, int64_t out, std::optional<double> scale,
                             InterpolateMode mode, bool align_corners) {
-  InterpTable<T> t;
+  cpu::InterpTable<T> t;
   t.i0.resize(size_t(out));
   t.i1.resize(size_t(out));
   t.w0.resize(size_t(out));
@@ -249,53 +174,6 @@ InterpTable<T> interp_table(int64_t in, int64_t out, std::optional<double> scale
     }
   }
   return t;
-}
-
-// Separable 2-D interpolation of planes [P, H, W] -> [P, OH, OW] (forward), or its adjoint.
-template <class T>
-Tensor<T> interp_kernel(const Tensor<T>& src, const Shape& small, const Shape& big,
-                        const InterpTable<T>& th, const InterpTable<T>& tw, bool adjoint) {
-  if (cuda::use_cuda("interpolate", src))
-    return cuda::interpolate(src, small, big, th, tw, adjoint);
-  const int64_t nd = int64_t(small.size());
-  const int64_t H = small[nd - 2], W = small[nd - 1], OH = big[nd - 2], OW = big[nd - 1];
-  int64_t P = 1;
-  for (int64_t d = 0; d < nd - 2; ++d) P *= small[d];
-  Tensor<T> out = adjoint ? Tensor<T>::zeros(small, src.device()) : Tensor<T>::empty(big, src.device());
-  const T* s = src.data_ptr();
-  T* o = out.data_ptr();
-  cpu::parallel_for(P, P * OH * OW * 4, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const int64_t h0 = th.i0[size_t(oh)], h1 = th.i1[size_t(oh)];
-        const T a0 = th.w0[size_t(oh)], a1 = th.w1[size_t(oh)];
-        if (!adjoint) {
-          const T* r0 = s + (p * H + h0) * W;
-          const T* r1 = s + (p * H + h1) * W;
-          T* dst = o + (p * OH + oh) * OW;
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const int64_t w0 = tw.i0[size_t(ow)], w1 = tw.i1[size_t(ow)];
-            const T b0 = tw.w0[size_t(ow)], b1 = tw.w1[size_t(ow)];
-            dst[ow] = a0 * (b0 * r0[w0] + b1 * r0[w1]) + a1 * (b0 * r1[w0] + b1 * r1[w1]);
-          }
-        } else {
-          T* r0 = o + (p * H + h0) * W;
-          T* r1 = o + (p * H + h1) * W;
-          const T* g = s + (p * OH + oh) * OW;
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const int64_t w0 = tw.i0[size_t(ow)], w1 = tw.i1[size_t(ow)];
-            const T b0 = tw.w0[size_t(ow)], b1 = tw.w1[size_t(ow)];
-            const T v = g[ow];
-            r0[w0] += a0 * b0 * v;
-            r0[w1] += a0 * b1 * v;
-            r1[w0] += a1 * b0 * v;
-            r1[w1] += a1 * b1 * v;
-          }
-        }
-      }
-    }
-  });
-  return out;
 }
 
 }  // namespace detail
@@ -336,10 +214,10 @@ Tensor<T> interpolate(const Tensor<T>& x, InterpolateOptions options) {
   const auto th = detail::interp_table<T>(small[nd - 2], big[nd - 2], scale[0], options.mode, align);
   const auto tw = detail::interp_table<T>(small[nd - 1], big[nd - 1], scale[1], options.mode, align);
   auto fwd = [small, big, th, tw](const Tensor<T>& v) {
-    return detail::interp_kernel(v, small, big, th, tw, false);
+    return backend::interpolate(v, small, big, th, tw, false, "interpolate");
   };
   auto adj = [small, big, th, tw](const Tensor<T>& g) {
-    return detail::interp_kernel(g, small, big, th, tw, true);
+    return backend::interpolate(g, small, big, th, tw, true, "interpolate");
   };
   return detail::linear_map(x, bilinear ? "upsample_bilinear2d" : "upsample_nearest2d", fwd, adj);
 }

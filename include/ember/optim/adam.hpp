@@ -10,18 +10,19 @@
 //   v_max = max(v_max, v)                            if amsgrad; then v_max replaces v below
 //   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 //
+// One fused pass over param, grad and moments (backend/optim.hpp: the CPU kernel, or a
+// multi-tensor launch for the CUDA parameters).
+//
 // State: "step" (int64 scalar), "exp_avg" (m), "exp_avg_sq" (v) and, with amsgrad,
 // "max_exp_avg_sq" (v_max), all but "step" of the parameter's dtype and shape.
 #pragma once
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
 
-#include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/optim.hpp>
 #include <ember/optim/optimizer.hpp>
 
 namespace ember::optim {
@@ -47,12 +48,6 @@ void visit_adam_fields(O& o, F& f) {
   f("weight_decay", o.weight_decay);
   f("amsgrad", o.amsgrad);
   f("maximize", o.maximize);
-}
-
-// torch.lerp's formula (exact at both ends, and what PyTorch's Adam uses for m).
-template <class R>
-R lerp(R a, R b, R w) {
-  return std::abs(w) < R(0.5) ? a + w * (b - a) : b - (b - a) * (R(1) - w);
 }
 
 }  // namespace detail
@@ -92,16 +87,16 @@ template <class Options, bool Decoupled>
 class AdamImpl : public ParamGroupOptimizer<Options> {
  public:
   void step() override {
-    cuda::OptimBatch on_cuda;  // CUDA parameters: queued, then one multi-tensor launch
+    backend::OptimizerSteps steps;  // CUDA parameters: queued, then one multi-tensor launch
     this->for_each_param_with_grad([&](size_t i, const TensorImpl& p, const Options& o) {
       AnyTensor& step = this->state(i, "step");
       AnyTensor& exp_avg = this->state(i, "exp_avg");
       AnyTensor& exp_avg_sq = this->state(i, "exp_avg_sq");
       // State loaded from another device moves to the parameter's ("step" stays on the host).
       const Device dev = p.storage->device();
-      cuda::move_state_to(step, Device::cpu());
-      cuda::move_state_to(exp_avg, dev);
-      cuda::move_state_to(exp_avg_sq, dev);
+      backend::move_state_to(step, Device::cpu());
+      backend::move_state_to(exp_avg, dev);
+      backend::move_state_to(exp_avg_sq, dev);
       if (!step.defined()) {
         step = Tensor<int64_t>::scalar(0);
         exp_avg = detail::zeros_like(p);
@@ -110,24 +105,15 @@ class AdamImpl : public ParamGroupOptimizer<Options> {
       const TensorImpl* max_sq = nullptr;
       if (o.amsgrad) {  // zeros is right even if amsgrad was switched on late: max(0, v) = v
         AnyTensor& m = this->state(i, "max_exp_avg_sq");
-        cuda::move_state_to(m, dev);
+        backend::move_state_to(m, dev);
         if (!m.defined()) m = detail::zeros_like(p);
         max_sq = m.impl.get();
       }
       const int64_t t = ++*Tensor<int64_t>(step.impl).data_ptr();
-      if (dev.is_cuda()) {
-        on_cuda.adam(p, *exp_avg.impl, *exp_avg_sq.impl, max_sq, t, Decoupled, o.lr, o.beta1,
-                     o.beta2, o.eps, o.weight_decay, o.maximize);
-        return;
-      }
-      detail::visit_real_dtype(p.dtype, this->name_.c_str(), [&](auto* tag) {
-        using R = std::remove_pointer_t<decltype(tag)>;
-        update<R>(detail::real_data<R>(p), detail::real_data<R>(*p.grad),
-                  detail::real_data<R>(*exp_avg.impl), detail::real_data<R>(*exp_avg_sq.impl),
-                  max_sq ? detail::real_data<R>(*max_sq) : nullptr, detail::real_numel(p), o, t);
-      });
+      steps.adam(p, *exp_avg.impl, *exp_avg_sq.impl, max_sq, t, Decoupled, o.lr, o.beta1, o.beta2,
+                 o.eps, o.weight_decay, o.maximize, this->name_.c_str());
     });
-    on_cuda.launch();
+    steps.launch();
   }
 
  protected:
@@ -141,36 +127,6 @@ class AdamImpl : public ParamGroupOptimizer<Options> {
             {.name = "exp_avg", .is_step = false, .required = true},
             {.name = "exp_avg_sq", .is_step = false, .required = true},
             {.name = "max_exp_avg_sq", .is_step = false, .required = false}};
-  }
-
- private:
-  // One fused pass over param, grad and moments (vmax null without amsgrad). Scalars are
-  // formed in double and rounded to R, as PyTorch does with Python floats.
-  template <class R>
-  static void update(R* p, const R* g, R* m, R* v, R* vmax, int64_t n, const Options& o,
-                     int64_t t) {
-    const double bias1 = 1 - std::pow(o.beta1, double(t));
-    const double bias2 = 1 - std::pow(o.beta2, double(t));
-    const R neg_step = R(-(o.lr / bias1)), bias2_sqrt = R(std::sqrt(bias2));
-    const R w1 = R(1 - o.beta1), beta2 = R(o.beta2), w2 = R(1 - o.beta2), eps = R(o.eps);
-    const R wd = R(o.weight_decay), shrink = R(1 - o.lr * o.weight_decay);
-    const bool decay = o.weight_decay != 0, maximize = o.maximize;
-    cpu::parallel_for(n, 16 * n, [&](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        R d = maximize ? -g[k] : g[k];
-        if constexpr (Decoupled) {
-          if (decay) p[k] = p[k] * shrink;
-        } else {
-          if (decay) d = d + wd * p[k];
-        }
-        m[k] = detail::lerp(m[k], d, w1);
-        v[k] = v[k] * beta2 + w2 * d * d;
-        R second = v[k];
-        if (vmax) second = vmax[k] = std::max(vmax[k], v[k]);
-        const R denom = std::sqrt(second) / bias2_sqrt + eps;
-        p[k] = p[k] + neg_step * m[k] / denom;
-      }
-    });
   }
 };
 

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include <ember/autograd/grad_mode.hpp>
-#include <ember/backend/cuda/dispatch_indexing.hpp>
+#include <ember/backend/optim.hpp>
 #include <ember/core/tensor.hpp>
 
 namespace ember::optim {
@@ -73,29 +73,10 @@ class Optimizer {
 
 namespace detail {
 
-// Calls f(static_cast<R*>(nullptr)) with R the real type underneath a floating-point or complex
-// dtype: optimizers and clipping treat complex<R> storage as pairs of R.
-template <class F>
-void visit_real_dtype(DType d, const char* op, F&& f) {
-  visit_dtype(d, [&](auto* tag) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    if constexpr (is_differentiable_v<T>)
-      f(static_cast<real_t<T>*>(nullptr));
-    else
-      fail(op, ": expected a floating-point or complex tensor, got dtype ", dtype_name(d));
-  });
-}
-
-// The elements of a contiguous tensor as reals (complex numbers as (re, im) pairs).
-template <class R>
-R* real_data(const TensorImpl& t) {
-  return reinterpret_cast<R*>(static_cast<char*>(t.storage->data()) +
-                              t.offset * int64_t(dtype_size(t.dtype)));
-}
-inline int64_t real_numel(const TensorImpl& t) {
-  const bool complex = t.dtype == DType::Complex64 || t.dtype == DType::Complex128;
-  return t.numel() * (complex ? 2 : 1);
-}
+// Complex storage as pairs of reals (backend/optim.hpp).
+using backend::real_data;
+using backend::real_numel;
+using backend::visit_real_dtype;
 
 // A fresh contiguous tensor of t's dtype and shape: zeros, or a copy of t's values.
 inline AnyTensor zeros_like(const TensorImpl& t) {
@@ -127,7 +108,7 @@ inline void check_param(const AnyTensor& p, const char* op, size_t index) {
               ") is not a leaf; optimizers update leaves (use detach().requires_grad_())");
   EMBER_CHECK(t.is_contiguous(), op, ": parameter ", index, " of shape ", shape_str(t.shape),
               " has strides ", shape_str(t.strides), "; expected a contiguous tensor");
-  cuda::check_backend(t.storage->device(), op);
+  backend::tensor_on_cuda(op, t);  // a CUDA tensor in a CPU-only build throws
 }
 
 // A gradient an update can read in one flat pass: same dtype and shape, contiguous.
@@ -139,7 +120,7 @@ inline void check_grad(const TensorImpl& p, const char* op, size_t index) {
   EMBER_CHECK(g.is_contiguous(), op, ": the gradient of parameter ", index, " (shape ",
               shape_str(g.shape), ") has strides ", shape_str(g.strides),
               "; expected a contiguous gradient");
-  cuda::check_backend(g.storage->device(), op);
+  backend::tensor_on_cuda(op, g);  // a CUDA tensor in a CPU-only build throws
   EMBER_CHECK(g.storage->device() == p.storage->device(), op, ": the gradient of parameter ", index,
               " is on ", g.storage->device().str(), " but the parameter is on ",
               p.storage->device().str());

@@ -9,6 +9,9 @@
 //     g = nesterov ? g + momentum * buf : buf
 //   p = p - lr * g
 //
+// One fused pass over param, grad and momentum buffer (backend/optim.hpp: the CPU kernel, or a
+// multi-tensor launch for the CUDA parameters).
+//
 // State: "momentum_buffer" (the parameter's dtype and shape), only when momentum != 0.
 #pragma once
 
@@ -17,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include <ember/backend/cpu/parallel.hpp>
+#include <ember/backend/optim.hpp>
 #include <ember/optim/optimizer.hpp>
 
 namespace ember::optim {
@@ -58,56 +61,26 @@ class SGD : public ParamGroupOptimizer<SGDOptions> {
       : ParamGroupOptimizer("SGD", std::move(groups), defaults) {}
 
   void step() override {
-    cuda::OptimBatch on_cuda;  // CUDA parameters: queued, then one multi-tensor launch
+    backend::OptimizerSteps steps;  // CUDA parameters: queued, then one multi-tensor launch
     for_each_param_with_grad([&](size_t i, const TensorImpl& p, const SGDOptions& o) {
       const TensorImpl* buf = nullptr;
       bool first = false;
       if (o.momentum != 0) {
         AnyTensor& b = state(i, "momentum_buffer");
-        cuda::move_state_to(b, p.storage->device());  // loaded from another device
+        backend::move_state_to(b, p.storage->device());  // loaded from another device
         first = !b.defined();
         if (first) b = detail::zeros_like(p);
         buf = b.impl.get();
       }
-      if (p.storage->device().is_cuda()) {
-        on_cuda.sgd(p, buf, first, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov,
-                    o.maximize);
-        return;
-      }
-      detail::visit_real_dtype(p.dtype, "SGD.step", [&](auto* tag) {
-        using R = std::remove_pointer_t<decltype(tag)>;
-        update<R>(detail::real_data<R>(p), detail::real_data<R>(*p.grad),
-                  buf ? detail::real_data<R>(*buf) : nullptr, detail::real_numel(p), o, first);
-      });
+      steps.sgd(p, buf, first, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov,
+                o.maximize, "SGD.step");
     });
-    on_cuda.launch();
+    steps.launch();
   }
 
  protected:
   std::vector<StateKey> state_keys() const override {
     return {{.name = "momentum_buffer", .is_step = false, .required = false}};
-  }
-
- private:
-  // One fused pass over param, grad and momentum buffer (null without momentum). Scalars are
-  // rounded to R first, as PyTorch's kernels do, so float32 results match it closely.
-  template <class R>
-  static void update(R* p, const R* g, R* buf, int64_t n, const SGDOptions& o, bool first) {
-    const R wd = R(o.weight_decay), mom = R(o.momentum), keep = R(1 - o.dampening);
-    const R neg_lr = R(-o.lr);
-    const bool decay = o.weight_decay != 0, nesterov = o.nesterov, maximize = o.maximize;
-    cpu::parallel_for(n, 4 * n, [&](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        R d = maximize ? -g[k] : g[k];
-        if (decay) d = d + wd * p[k];
-        if (buf) {
-          const R b = first ? d : buf[k] * mom + keep * d;
-          buf[k] = b;
-          d = nesterov ? d + mom * b : b;
-        }
-        p[k] = p[k] + neg_lr * d;
-      }
-    });
   }
 };
 

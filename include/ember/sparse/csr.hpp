@@ -11,10 +11,11 @@
 // the values, not a sort, and a matrix whose values do not require grad also caches the
 // gathered transposed values.
 //
-// Structure-changing operations are differentiable with respect to the values: transpose and
-// from_dense gather them (index_select), to_dense scatters them (index_add), from_coo sums
-// duplicates (scatter_sum), row_normalize and gcn_normalize are composed of segment_sum,
-// rsqrt, index_select and mul. The index arrays themselves carry no gradient.
+// Structure-changing operations are differentiable with respect to the values: transpose
+// permutes them (a row gather whose gradient is the inverse permutation), from_dense gathers
+// them (index_select), to_dense scatters them (index_add), from_coo sums duplicates
+// (scatter_sum), row_normalize and gcn_normalize are composed of segment_sum, rsqrt,
+// index_select and mul. The index arrays themselves carry no gradient.
 //
 // Conventions: from_edge_index(n, src, dst) puts edge e at A[src[e], dst[e]] (torch_sparse's
 // SparseTensor(row = edge_index[0], col = edge_index[1])); message passing source -> target
@@ -24,7 +25,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <ember/backend/cpu/parallel.hpp>
-#include <ember/backend/cuda/dispatch_spectral.hpp>
+#include <ember/backend/scatter.hpp>
+#include <ember/backend/sparse.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/indexing.hpp>
 #include <ember/ops/scatter.hpp>
@@ -54,10 +56,7 @@ struct CsrPattern {
   // Row of every entry (COO row indices), [nnz] int64.
   const Tensor<int64_t>& entry_rows() const {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!entry_rows_.defined()) {
-      const Tensor<int64_t> rp = row_ptr.template to<int64_t>();
-      entry_rows_ = ember::detail::rows_of_entries(rp.data_ptr(), rows);
-    }
+    if (!entry_rows_.defined()) entry_rows_ = backend::rows_of_entries(row_ptr64());
     return entry_rows_;
   }
   // row_ptr as int64 (segment ops take int64).
@@ -165,27 +164,25 @@ void validate_csr(int64_t rows, int64_t cols, const Tensor<I>& row_ptr, const Te
     }
 }
 
-// The entries of values [nnz, ...] on a CUDA device in the order perm (out[k] = values[perm[k]],
-// perm and its inverse inv on the host): the transpose's values. Its gradient is the gather by
-// inv, so it is differentiable to any order.
+// The entries of values [nnz, ...] in the order perm (out[k] = values[perm[k]], perm and its
+// inverse inv on the host): the transpose's values. Its gradient is the gather by inv (no
+// accumulation: each entry has one source), so it is differentiable to any order.
 template <class T>
-Tensor<T> permute_entries_cuda(const Tensor<T>& values, const Tensor<int64_t>& perm,
-                               const Tensor<int64_t>& inv) {
-  Tensor<T> out = cuda::gather_rows(values.detach().contiguous(), perm.to(values.device()));
+Tensor<T> permute_entries(const Tensor<T>& values, const Tensor<int64_t>& perm,
+                          const Tensor<int64_t>& inv) {
+  Tensor<T> out = backend::gather_rows(values, perm.to(values.device()), "csr_permute_values");
   if constexpr (is_differentiable_v<T>) {
     if (any_requires_grad(values))
-      record(out, "csr_permute_values", {values}, [perm, inv](const Tensor<T>& g) -> Grads {
-        return {permute_entries_cuda(g, inv, perm)};
-      });
+      record(out, "csr_permute_values", {values},
+             [perm, inv](const Tensor<T>& g) -> Grads { return {permute_entries(g, inv, perm)}; });
   }
   return out;
 }
 
 template <class T>
 void validate_values(const Tensor<T>& values, int64_t nnz, const char* op) {
-  EMBER_CHECK(values.defined(), op, ": values must be defined");
   // Values may live on a CUDA device (spmm / sddmm / transpose run there); the pattern may not.
-  if (!cuda::use_cuda(op, values)) check_cpu(values.device(), op);
+  EMBER_CHECK(values.defined(), op, ": values must be defined");
   EMBER_CHECK(values.dim() >= 1 && values.size(0) == nnz, op,
               ": values must have shape [nnz] or [nnz, H...] with nnz = ", nnz, ", got ",
               shape_str(values.shape()));
@@ -359,18 +356,18 @@ class CsrMatrix {
 
   // ------------------------------------------------------------------ structure
   // The [cols, rows] transpose. The pattern and permutation are computed once per pattern;
-  // values are gathered: differentiably when they require grad, else once per values tensor
-  // (cached, and refreshed after an in-place write that bumps its version; a raw write through
-  // data_ptr() to constant values is not seen).
+  // values are gathered (where they are): differentiably when they require grad, else once per
+  // values tensor (cached, and refreshed after an in-place write that bumps its version; a raw
+  // write through data_ptr() to constant values is not seen).
   CsrMatrix transpose() const {
     auto [tp, perm] = checked().transposed(pattern_);
-    if (values_.device().is_cuda())  // gathered on the device; tp's own perm is the inverse
-      return CsrMatrix(tp, detail::permute_entries_cuda(values_, perm, tp->transposed(tp).second));
-    if (values_.requires_grad()) return CsrMatrix(tp, index_select(values_, 0, perm));
+    if (values_.requires_grad())  // tp's own perm is the inverse: the gradient's gather
+      return CsrMatrix(tp, detail::permute_entries(values_, perm, tp->transposed(tp).second));
     std::lock_guard<std::mutex> lock(tcache_->mu);
     if (!tcache_->tvalues.defined() || tcache_->version != values_.impl()->version) {
       NoGradGuard no_grad;
-      tcache_->tvalues = index_select(values_.detach(), 0, perm);
+      tcache_->tvalues =
+          backend::gather_rows(values_, perm.to(values_.device()), "CsrMatrix::transpose");
       tcache_->version = values_.impl()->version;
     }
     return CsrMatrix(tp, tcache_->tvalues);

@@ -1,7 +1,8 @@
 // The three GEMM-based products of a convolution on contiguous NC(D)(H)W buffers: forward,
 // input gradient and weight gradient, built on im2col / col2im (backend/cpu/im2col.hpp; its
 // header comment describes the column layout, the chunking and the threading) and, for 3x3
-// stride-1 convolutions, on Winograd F(2x2, 3x3) (backend/cpu/winograd.hpp).
+// stride-1 convolutions, on Winograd F(2x2, 3x3) (backend/cpu/winograd.hpp); and unfold /
+// fold, im2col / col2im in PyTorch's layout.
 #pragma once
 
 #include <algorithm>
@@ -194,6 +195,26 @@ void conv_backward_weight(const ConvGeom& g, const T* x, const T* gy, T* gw) {
       gw[i] = s;
     }
   });
+}
+
+// cols [N, C*K, L] = the blocks of x [N, C, in...] (unfold), one sample at a time so that the
+// layout is PyTorch's; g.N is the number of samples, g.G is 1.
+template <class T>
+void unfold(const ConvGeom& g, const T* x, T* cols) {
+  ConvGeom one = g;
+  one.N = 1;
+  const int64_t rows = one.rows(), L = one.L(), S = one.S();
+  for (int64_t n = 0; n < g.N; ++n) im2col<T>(one, x + n * g.C * S, 1, 0, cols + n * rows * L);
+}
+
+// The adjoint of unfold: x [N, C, in...] (overwritten) sums the blocks of cols [N, C*K, L].
+template <class T>
+void fold(const ConvGeom& g, const T* cols, T* x) {
+  ConvGeom one = g;
+  one.N = 1;
+  const int64_t rows = one.rows(), L = one.L(), S = one.S();
+  std::fill_n(x, g.N * g.C * S, T(0));
+  for (int64_t n = 0; n < g.N; ++n) col2im<T>(one, cols + n * rows * L, 1, 0, x + n * g.C * S);
 }
 
 }  // namespace ember::cpu

@@ -1,4 +1,6 @@
-// Reductions over any set of dimensions.
+// Reductions over any set of dimensions, and the Reducers of ember's reductions (sum, mean,
+// var / std, max / min, argmax / argmin, logsumexp); pick / place along reduced dims (the
+// values of max(x, dim) and their gradient).
 //
 // Two layouts are fast: the reduced dims are the innermost ones (each output reduces one
 // contiguous run) or the outermost ones (rows are combined elementwise, as a bias gradient
@@ -6,6 +8,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <ember/backend/cpu/parallel.hpp>
@@ -110,6 +117,188 @@ Tensor<R> reduce(const Tensor<T>& x, const std::vector<int64_t>& rdims, bool kee
       o[j] = red.finish(acc, inner);
     }
   });
+  return out;
+}
+
+// ---------------------------------------------------------------- reducers
+
+// float sums accumulate in double: a 10^6-element float sum would otherwise lose digits.
+// Integer (and bool) sums accumulate in int64.
+template <class T>
+using sum_acc_t = std::conditional_t<
+    std::is_same_v<T, float>, double,
+    std::conditional_t<std::is_same_v<T, std::complex<float>>, std::complex<double>,
+                       std::conditional_t<std::is_integral_v<T>, int64_t, T>>>;
+
+// Sum, or mean (the sum divided by the count in the accumulator's type).
+template <class T>
+struct SumReducer {
+  using Acc = sum_acc_t<T>;
+  bool mean = false;
+  Acc init() const { return Acc(0); }
+  void add(Acc& a, T v, int64_t) const { a += Acc(v); }
+  void merge(Acc& a, const Acc& b) const { a += b; }
+  T finish(const Acc& a, int64_t n) const {
+    if constexpr (std::is_integral_v<T>) return T(mean ? a / n : a);
+    else return mean ? T(a / real_t<Acc>(n)) : T(a);
+  }
+};
+
+// Variance from sums shifted by the first value seen (K): n, sum(x - K), sum((x - K)^2).
+// One add per element and no division (Welford divides per element); with K a sample of
+// the data the shifted sums do not cancel catastrophically. float accumulates in double.
+template <class T>
+struct VarReducer {
+  using A = std::conditional_t<std::is_same_v<T, float>, double, T>;
+  struct Acc {
+    int64_t n = 0;
+    A shift = 0, s1 = 0, s2 = 0;
+  };
+  int64_t correction = 1;
+  bool take_sqrt = false;
+  Acc init() const { return {}; }
+  void add(Acc& a, T v, int64_t) const {
+    if (a.n == 0) a.shift = A(v);
+    const A d = A(v) - a.shift;
+    a.s1 += d;
+    a.s2 += d * d;
+    ++a.n;
+  }
+  void merge(Acc& a, const Acc& b) const {
+    if (b.n == 0) return;
+    if (a.n == 0) {
+      a = b;
+      return;
+    }
+    const A delta = b.shift - a.shift;  // b's sums re-centred on a's shift
+    a.s2 += b.s2 + 2 * delta * b.s1 + A(b.n) * delta * delta;
+    a.s1 += b.s1 + A(b.n) * delta;
+    a.n += b.n;
+  }
+  T finish(const Acc& a, int64_t) const {
+    const A m2 = std::max(A(0), a.s2 - a.s1 * a.s1 / A(a.n));  // NaN for n = 0, like PyTorch
+    const A v = m2 / A(std::max<int64_t>(0, a.n - correction));
+    return T(take_sqrt ? std::sqrt(v) : v);
+  }
+};
+
+// The index (row-major over the reduced dims) of the first largest (Max) or smallest value;
+// NaN counts as the extreme, as in PyTorch.
+template <class T, bool Max>
+struct ArgReducer {
+  struct Acc {
+    T v{};
+    int64_t i = -1;
+  };
+  static bool better(T v, T best) {
+    if (v != v) return best == best;  // the first NaN wins and stays
+    return Max ? v > best : v < best;
+  }
+  Acc init() const { return {}; }
+  void add(Acc& a, T v, int64_t i) const {
+    if (a.i < 0 || better(v, a.v)) a = {v, i};
+  }
+  void merge(Acc& a, const Acc& b) const {  // a holds earlier elements: ties keep a
+    if (b.i >= 0 && (a.i < 0 || better(b.v, a.v))) a = b;
+  }
+  int64_t finish(const Acc& a, int64_t) const { return a.i; }
+};
+
+// The largest (Max) or smallest value; NaN propagates.
+template <class T, bool Max>
+struct ExtremeReducer {
+  using Acc = T;
+  Acc init() const {
+    return Max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+  }
+  void add(Acc& a, T v, int64_t) const {
+    if (v != v || (Max ? v > a : v < a)) a = v;
+  }
+  void merge(Acc& a, const Acc& b) const { add(a, b, 0); }
+  T finish(const Acc& a, int64_t) const { return a; }
+};
+
+// log(sum(exp(x))) in one pass: keeps the running max m and s = sum(exp(x - m)), rescaling s
+// when the max grows. -inf terms contribute nothing; NaN propagates through s.
+template <class T>
+struct LogSumExpReducer {
+  using A = std::conditional_t<std::is_same_v<T, float>, double, T>;
+  struct Acc {
+    A m = -std::numeric_limits<A>::infinity();
+    A s = 0;
+  };
+  Acc init() const { return {}; }
+  static void push(Acc& a, A m, A s) {  // adds s * exp(m)
+    if (s == 0) return;
+    if (m > a.m) {
+      a.s = a.s * std::exp(a.m - m) + s;
+      a.m = m;
+    } else if (m == a.m) {
+      a.s += s;  // also +inf with +inf, where exp(m - a.m) would be NaN
+    } else {
+      a.s += s * std::exp(m - a.m);
+    }
+  }
+  void add(Acc& a, T v, int64_t) const {
+    if (A(v) != -std::numeric_limits<A>::infinity()) push(a, A(v), A(1));
+  }
+  void merge(Acc& a, const Acc& b) const { push(a, b.m, b.s); }
+  T finish(const Acc& a, int64_t) const {
+    if (a.s == 0) return -std::numeric_limits<T>::infinity();  // empty or all -inf
+    return T(a.m + std::log(a.s));
+  }
+};
+
+// ---------------------------------------------------------------- pick / place
+
+// For each output j of a keepdim reduction over rdims, the offset (in `strides`) of the
+// element at j's kept coordinates and at reduced position idx[j] (row-major over rdims).
+inline std::vector<int64_t> picked_offsets(const Shape& shape, const Shape& strides,
+                                           const std::vector<int64_t>& rdims, const int64_t* idx,
+                                           int64_t count) {
+  std::vector<int64_t> kept;
+  for (int64_t d = 0; d < int64_t(shape.size()); ++d)
+    if (!std::binary_search(rdims.begin(), rdims.end(), d)) kept.push_back(d);
+  std::vector<int64_t> out(static_cast<size_t>(count));
+  for (int64_t j = 0; j < count; ++j) {
+    int64_t off = 0, rest = j, r = idx[j];
+    for (auto d = kept.rbegin(); d != kept.rend(); ++d) {
+      off += (rest % shape[*d]) * strides[*d];
+      rest /= shape[*d];
+    }
+    for (auto d = rdims.rbegin(); d != rdims.rend(); ++d) {
+      off += (r % shape[*d]) * strides[*d];
+      r /= shape[*d];
+    }
+    out[j] = off;
+  }
+  return out;
+}
+
+// src's elements at the positions idx (contiguous, src's keepdim reduction shape over rdims)
+// picks: a fresh tensor of idx's shape.
+template <class T>
+Tensor<T> pick(const Tensor<T>& src, const Tensor<int64_t>& idx,
+               const std::vector<int64_t>& rdims) {
+  Tensor<T> out = Tensor<T>::empty(idx.shape(), src.device());
+  const std::vector<int64_t> off =
+      picked_offsets(src.shape(), src.strides(), rdims, idx.data_ptr(), idx.numel());
+  const T* s = src.data_ptr();
+  T* o = out.data_ptr();
+  for (int64_t j = 0; j < idx.numel(); ++j) o[j] = s[off[size_t(j)]];
+  return out;
+}
+
+// Zeros of in_shape with src (idx's shape) written at the positions idx picks.
+template <class T>
+Tensor<T> place(const Tensor<T>& src, const Tensor<int64_t>& idx, const Shape& in_shape,
+                const std::vector<int64_t>& rdims) {
+  Tensor<T> out = Tensor<T>::zeros(in_shape, src.device());
+  const Tensor<T> sc = src.contiguous();
+  const std::vector<int64_t> off =
+      picked_offsets(in_shape, out.strides(), rdims, idx.data_ptr(), idx.numel());
+  T* o = out.data_ptr();
+  for (int64_t j = 0; j < idx.numel(); ++j) o[off[size_t(j)]] = sc.data_ptr()[j];
   return out;
 }
 

@@ -2,13 +2,21 @@
 // smooth_l1_loss, binary_cross_entropy_with_logits, kl_div, and cosine_similarity.
 //
 // Each loss is composed of differentiable ops (log_softmax, gather, where, sum, ...), so its
-// gradient comes from theirs and create_graph gives second derivatives. Class weights,
-// ignore masks and per-element weights are constants: built directly (no graph) and
-// multiplied in. Semantics are PyTorch's, reduction included: Mean of a class-index loss is a
-// weighted mean (sum of w[target] * loss over non-ignored elements / sum of w[target]).
+// gradient comes from theirs and create_graph gives second derivatives; cross_entropy of [N, C]
+// logits without label smoothing is one fused op (kernels in backend/cross_entropy.hpp) with
+// its own rule, on every device. Class weights, ignore masks and per-element weights are
+// constants: built directly (no graph) and multiplied in. Semantics are PyTorch's, reduction
+// included: Mean of a class-index loss is a weighted mean (sum of w[target] * loss over
+// non-ignored elements / sum of w[target]).
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <ember/backend/cross_entropy.hpp>
+#include <ember/backend/device.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/ops/activation.hpp>
 #include <ember/ops/compare.hpp>
@@ -16,9 +24,6 @@
 #include <ember/ops/reduce_more.hpp>
 #include <ember/ops/softmax.hpp>
 #include <ember/ops/unary.hpp>
-#include <string>
-#include <type_traits>
-#include <vector>
 
 namespace ember::nn::functional {
 
@@ -60,10 +65,7 @@ template <class T>
 void check_loss_inputs(const Tensor<T>& input, const Tensor<T>& target, const char* op) {
   static_assert(std::is_floating_point_v<T>, "losses need a real floating-point tensor");
   EMBER_CHECK(input.defined() && target.defined(), op, ": input or target is undefined");
-  if (!cuda::use_cuda(op, input, target)) {  // CUDA: both on the same device
-    check_cpu(input.device(), op);
-    check_cpu(target.device(), op);
-  }
+  check_one_device(op, input, target);
   EMBER_CHECK(input.shape() == target.shape(), op,
               ": input and target must have the same shape, got ", shape_str(input.shape()),
               " and ", shape_str(target.shape()));
@@ -80,7 +82,7 @@ Tensor<T> class_view(const Tensor<T>& w, int64_t rank) {
 template <class T>
 void check_class_weight(const Tensor<T>& weight, int64_t classes, const char* op) {
   if (!weight.defined()) return;
-  if (!cuda::use_cuda(op, weight)) check_cpu(weight.device(), op);
+  check_one_device(op, weight);
   EMBER_CHECK(weight.dim() == 1 && weight.numel() == classes, op,
               ": weight must be a 1-D tensor with one value per class (", classes,
               " classes), got shape ", shape_str(weight.shape()));
@@ -88,9 +90,9 @@ void check_class_weight(const Tensor<T>& weight, int64_t classes, const char* op
 
 // Per-element constants of a class-index loss: target with ignored entries replaced by 0 (so
 // it can index), each element's weight (w[target], 0 where ignored), and the sum of those
-// weights (the Mean denominator). Validates every target against the number of classes. CUDA
-// targets are validated on the host (a copy, which waits for the device); the results go back
-// to the target's device.
+// weights (the Mean denominator). Validates every target against the number of classes, on the
+// host: a target on a device is validated on a copy (which waits for the device), and the
+// results go back to the target's device.
 template <class T>
 struct IndexTargets {
   Tensor<int64_t> safe;  // target's shape
@@ -103,7 +105,7 @@ template <class T>
 IndexTargets<T> index_targets(const Tensor<int64_t>& target, int64_t classes,
                               const Tensor<T>& class_weight, int64_t ignore_index, const char* op,
                               const Shape& input_shape) {
-  if (target.device().is_cuda()) {
+  if (!target.device().is_cpu()) {
     const Device dev = target.device();
     IndexTargets<T> r = index_targets(
         target.to(Device::cpu()), classes,
@@ -114,7 +116,6 @@ IndexTargets<T> index_targets(const Tensor<int64_t>& target, int64_t classes,
     r.ignored = r.ignored.to(dev);
     return r;
   }
-  check_cpu(target.device(), op);
   const Tensor<int64_t> tc = target.contiguous();
   const Tensor<T> wc = class_weight.defined() ? class_weight.contiguous() : Tensor<T>();
   IndexTargets<T> r{Tensor<int64_t>::empty(target.shape()), Tensor<T>::empty(target.shape()),
@@ -148,7 +149,7 @@ template <class T>
 int64_t check_class_shapes(const Tensor<T>& input, const Tensor<int64_t>& target, const char* op) {
   static_assert(std::is_floating_point_v<T>, "losses need a real floating-point tensor");
   EMBER_CHECK(input.defined() && target.defined(), op, ": input or target is undefined");
-  if (!cuda::use_cuda(op, input, target)) check_cpu(input.device(), op);
+  check_one_device(op, input, target);
   EMBER_CHECK(input.dim() >= 1, op, ": expected input of shape [N, C, d...] or [C], got ",
               shape_str(input.shape()));
   Shape expected = input.shape();
@@ -159,38 +160,36 @@ int64_t check_class_shapes(const Tensor<T>& input, const Tensor<int64_t>& target
   return input.dim() == 1 ? input.shape()[0] : input.shape()[1];
 }
 
-// log_probs[n, target[n], d...] along dim 1 (idx: [N, 1, d...]). On CUDA through the pick
-// kernel of max(x, dim) (its gradient places g back; the placement's gradient picks again).
+// log_probs[n, target[n], d...] along dim 1 (idx: [N, 1, d...]), through the pick of
+// max(x, dim) (its gradient places g back; the placement's gradient picks again).
 template <class T>
 Tensor<T> pick_class(const Tensor<T>& log_probs, const Tensor<int64_t>& idx) {
-  if (log_probs.device().is_cuda()) return ember::detail::gather_picked(log_probs, idx, {1});
-  return gather(log_probs, 1, idx);
+  return ember::detail::gather_picked(log_probs, idx, {1});
 }
 
-// CUDA, logits [N, C], no label smoothing: the per-row loss w[n] (logsumexp(x[n]) - x[n, t[n]])
-// in one pass over the logits, without materialising log_softmax (the LM-head loss of the
-// gpt_step workload reads [8192, 50257] logits). The backward is one pass too:
-// gx = g w (softmax(x) - one_hot(t)). Under create_graph the rule is written with softmax and a
-// constant one-hot instead, so second derivatives work. w is a constant (0 where ignored).
+// Logits [N, C], no label smoothing: the per-row loss -log_softmax(x)[n, t[n]] w[n] in one pass
+// over the logits, without materialising log_softmax (the LM-head loss of the gpt_step workload
+// reads [8192, 50257] logits); kernels in backend/cross_entropy.hpp. The backward is one pass
+// too: gx = g w (softmax(x) - one_hot(t)). Under create_graph the rule is written with softmax
+// and a constant one-hot instead, so second derivatives work. w is a constant (0 where ignored).
 template <class T>
 Tensor<T> fused_cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
                               const Tensor<T>& w) {
-  const Tensor<T> x = logits.detach().contiguous();
-  Tensor<T> loss, lse;
-  cuda::cross_entropy_forward(x, target, w, loss, lse);
+  backend::CrossEntropyForward<T> f =
+      backend::cross_entropy_forward(logits, target, w, "cross_entropy");
   if (any_requires_grad(logits))
-    record(loss, "cross_entropy", {logits},
-           [logits, x, target, w, lse](const Tensor<T>& g) -> Grads {
-             if (GradMode::is_enabled()) {
-               const int64_t n = x.shape()[0];
-               const Tensor<T> one_hot =
-                   cuda::place_dim(Tensor<T>::ones({n, 1}, x.device()), target.reshape({n, 1}),
-                                   x.shape(), 1, "cross_entropy");
-               return {mul(sub(softmax(logits, 1), one_hot), mul(g, w).unsqueeze(1))};
-             }
-             return {cuda::cross_entropy_backward(g, x, target, w, lse)};
+    record(f.loss, "cross_entropy", {logits},
+           [logits, target, w, row_max = f.max, log_sum = f.log_sum](const Tensor<T>& g) -> Grads {
+             if (!GradMode::is_enabled())
+               return {backend::cross_entropy_backward(g, logits, target, w, row_max, log_sum,
+                                                       "cross_entropy_backward")};
+             const int64_t n = logits.size(0);
+             const Tensor<T> one_hot =
+                 ember::detail::scatter_picked(Tensor<T>::ones({n, 1}, logits.device()),
+                                               target.reshape({n, 1}), logits.shape(), {1});
+             return {mul(sub(softmax(logits, 1), one_hot), mul(g, w).unsqueeze(1))};
            });
-  return loss;
+  return f.loss;
 }
 
 // The Mean denominator as a 0-d tensor on the loss's device.
@@ -270,7 +269,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
   }
   const auto t = detail::index_targets(target, classes, options.weight, options.ignore_index, op,
                                        logits.shape());
-  if (logits.device().is_cuda() && logits.dim() == 2 && eps == 0.0) {
+  if (logits.dim() == 2 && eps == 0.0) {
     const Tensor<T> per = detail::fused_cross_entropy(logits, t.safe, t.weight);
     if (options.reduction == Reduction::None) return per;
     if (options.reduction == Reduction::Sum) return sum(per);
@@ -284,8 +283,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
     const Tensor<T> weighted =
         options.weight.defined() ? mul(logp, detail::class_view(options.weight, logp.dim())) : logp;
     const Tensor<T> summed = neg(sum(weighted, {1}));
-    const Tensor<T> smooth = summed.device().is_cuda() ? where(t.ignored, T(0), summed)
-                                                       : masked_fill(summed, t.ignored, T(0));
+    const Tensor<T> smooth = masked_fill(summed, t.ignored, T(0));
     per = add(mul(nll, T(1.0 - eps)), mul(smooth, T(eps / double(classes))));
   }
   switch (options.reduction) {
@@ -389,7 +387,7 @@ Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& input, const Tensor<
   const Tensor<T> sp_neg = softplus(neg(input), sp);  // -log sigmoid(x)
   Tensor<T> loss;
   if (options.pos_weight.defined()) {
-    if (!cuda::use_cuda(op, input, options.pos_weight)) check_cpu(options.pos_weight.device(), op);
+    check_one_device(op, input, options.pos_weight);
     const Tensor<T> log_weight = add(mul(add(options.pos_weight, T(-1)), target), T(1));
     loss = add(mul(rsub(target, T(1)), input), mul(log_weight, sp_neg));
   } else {
@@ -399,7 +397,7 @@ Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& input, const Tensor<
               shape_str(options.pos_weight.shape()), " does not broadcast to the input shape ",
               shape_str(input.shape()));
   if (options.weight.defined()) {
-    if (!cuda::use_cuda(op, input, options.weight)) check_cpu(options.weight.device(), op);
+    check_one_device(op, input, options.weight);
     loss = mul(loss, options.weight);
     EMBER_CHECK(loss.shape() == input.shape(), op, ": weight of shape ",
                 shape_str(options.weight.shape()), " does not broadcast to the input shape ",

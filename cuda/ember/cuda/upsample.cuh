@@ -1,15 +1,22 @@
-// Padding and 2-D interpolation kernels: gathers through the index tables that upsample.hpp
-// builds on the host (so boundary rules and PyTorch's index arithmetic are exactly the CPU's),
-// and the adjoint of both as a gather through the inverse lists (the big positions that read
-// each small one, also built on the host): no atomics, so deterministic.
+// Padding and 2-D interpolation kernels: gathers through the index tables that
+// ops/upsample.hpp builds on the host (so boundary rules and PyTorch's index arithmetic are
+// exactly the CPU's), and the adjoint of both as a gather through the inverse lists (the big
+// positions that read each small one, also built on the host): no atomics, so deterministic.
+//
+// Kernels and the launchers of backend/upsample.hpp; included by one translation unit
+// (cuda/src/spatial.cu), which gets the float and double instances at the end of this file.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
+
 #include <ember/backend/cuda/api.hpp>
-#include <ember/cuda/im2col.cuh>  // sp_start, sp_stride
+#include <ember/backend/upsample.hpp>
+#include <ember/cuda/check.cuh>
+#include <ember/cuda/conv.cuh>  // sp_start, sp_stride, kSpatialThreads
 #include <ember/cuda/reduce.cuh>
+#include <ember/cuda/runtime.cuh>
 
 namespace ember::cuda::kernels {
 
@@ -103,3 +110,58 @@ __global__ void separable_adjoint(const SeparableShape g, const int64_t* __restr
 }
 
 }  // namespace ember::cuda::kernels
+
+namespace ember::cuda {
+
+template <class T>
+void pad(const SeparableShape& g, const int64_t* tables, const T* src, double fill, T* out,
+         int device) {
+  using kernels::kSpatialThreads;
+  int64_t total = g.outer;
+  for (int j = 0; j < g.k; ++j) total *= g.big[j];
+  if (total == 0) return;
+  detail::use_device(device);
+  kernels::pad_forward<T><<<detail::grid_for(total, kSpatialThreads, device), kSpatialThreads, 0,
+                            detail::stream(device)>>>(g, tables, src, T(fill), out);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void interpolate(const T* src, const int64_t* idx, const T* wts, T* out, int64_t P, int64_t H,
+                 int64_t W, int64_t OH, int64_t OW, int device) {
+  using kernels::kSpatialThreads;
+  const int64_t total = P * OH * OW;
+  if (total == 0) return;
+  detail::use_device(device);
+  kernels::interpolate<T><<<detail::grid_for(total, kSpatialThreads, device), kSpatialThreads, 0,
+                            detail::stream(device)>>>(src, idx, wts, out, P, H, W, OH, OW);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void separable_adjoint(const SeparableShape& g, const int64_t* offsets, const int64_t* entries,
+                       const T* weights, const T* src, T* out, int device) {
+  using kernels::kSpatialThreads;
+  int64_t total = g.outer;
+  for (int j = 0; j < g.k; ++j) total *= g.small[j];
+  if (total == 0) return;
+  detail::use_device(device);
+  kernels::separable_adjoint<T><<<detail::grid_for(total, kSpatialThreads, device),
+                                  kSpatialThreads, 0, detail::stream(device)>>>(
+      g, offsets, entries, weights, src, out);
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+template void pad<float>(const SeparableShape&, const int64_t*, const float*, double, float*, int);
+template void pad<double>(const SeparableShape&, const int64_t*, const double*, double, double*,
+                          int);
+template void interpolate<float>(const float*, const int64_t*, const float*, float*, int64_t,
+                                 int64_t, int64_t, int64_t, int64_t, int);
+template void interpolate<double>(const double*, const int64_t*, const double*, double*, int64_t,
+                                  int64_t, int64_t, int64_t, int64_t, int);
+template void separable_adjoint<float>(const SeparableShape&, const int64_t*, const int64_t*,
+                                       const float*, const float*, float*, int);
+template void separable_adjoint<double>(const SeparableShape&, const int64_t*, const int64_t*,
+                                        const double*, const double*, double*, int);
+
+}  // namespace ember::cuda

@@ -1,0 +1,16 @@
+// Part of ember_instances, the precompiled op templates: the families of <ember/vision.hpp>,
+// <ember/graph.hpp>, <ember/transformer.hpp> and <ember/spectral.hpp> for double.
+// Every list is declared extern first (EMBER_EXTERN_TEMPLATES, see
+// include/ember/detail/instances/declare.inc), so this file compiles only its own part and
+// the files of the library build in parallel.
+#ifndef EMBER_EXTERN_TEMPLATES
+#define EMBER_EXTERN_TEMPLATES
+#endif
+#include <ember/all.hpp>
+
+#define EMBER_INSTANCE(...) template __VA_ARGS__
+namespace ember {
+#define Real double
+#define EMBER_INSTANCE_LIST <ember/detail/instances/families.inc>
+#include EMBER_INSTANCE_LIST
+}  // namespace ember
