@@ -16,7 +16,7 @@
 #include <vector>
 
 #include <ember/autograd/anomaly.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

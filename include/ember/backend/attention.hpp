@@ -7,7 +7,7 @@
 
 #include <ember/backend/cpu/attention.hpp>
 #include <ember/backend/device.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

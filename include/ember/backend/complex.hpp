@@ -21,7 +21,7 @@
 #include <ember/backend/cpu/elementwise.hpp>
 #include <ember/backend/cuda/api.hpp>
 #include <ember/backend/device.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

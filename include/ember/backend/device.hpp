@@ -21,7 +21,7 @@
 #include <ember/core/device.hpp>
 #include <ember/core/dtype.hpp>
 #include <ember/core/error.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

@@ -9,7 +9,7 @@
 #include <ember/backend/cpu/dropout.hpp>
 #include <ember/backend/device.hpp>
 #include <ember/core/random.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

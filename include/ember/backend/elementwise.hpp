@@ -17,7 +17,7 @@
 #include <ember/backend/cuda/api.hpp>
 #include <ember/backend/device.hpp>
 #include <ember/backend/pointwise.hpp>  // elementwise_layout, EMBER_HOST_DEVICE
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

@@ -20,7 +20,7 @@
 #include <ember/backend/complex.hpp>
 #include <ember/backend/cpu/fft.hpp>
 #include <ember/backend/device.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

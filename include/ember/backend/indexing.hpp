@@ -25,7 +25,7 @@
 #include <ember/backend/cuda/api.hpp>
 #include <ember/backend/device.hpp>
 #include <ember/core/determinism.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

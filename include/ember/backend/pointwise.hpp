@@ -17,7 +17,7 @@
 #include <ember/backend/cuda/api.hpp>
 #include <ember/backend/device.hpp>
 #include <ember/backend/pointwise_formulas.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

@@ -14,7 +14,7 @@
 #include <ember/backend/cpu/pool.hpp>
 #include <ember/backend/device.hpp>
 #include <ember/backend/upsample.hpp>  // detail::upload, detail::append_inverse
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

@@ -18,7 +18,7 @@
 #include <ember/backend/device.hpp>
 #include <ember/backend/pointwise.hpp>
 #include <ember/backend/softmax.hpp>  // split_at_dim
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

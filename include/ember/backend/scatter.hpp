@@ -16,7 +16,7 @@
 #include <ember/backend/cpu/scatter.hpp>
 #include <ember/backend/device.hpp>
 #include <ember/backend/indexing.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

@@ -10,7 +10,7 @@
 #include <ember/backend/cpu/shape.hpp>
 #include <ember/backend/cuda/api.hpp>
 #include <ember/backend/device.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember::backend {
 

@@ -12,7 +12,7 @@
 
 #include <ember/backend/cpu/sparse.hpp>
 #include <ember/backend/device.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

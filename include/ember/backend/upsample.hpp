@@ -14,7 +14,7 @@
 #include <ember/backend/cpu/upsample.hpp>
 #include <ember/backend/cuda/api.hpp>  // kMaxDims
 #include <ember/backend/device.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

@@ -133,7 +133,7 @@ class Storage {
 
 namespace detail {
 
-// Device-side helpers for Tensor's creation and copies (core/tensor_def.hpp), by element size
+// Device-side helpers for Tensor's creation and copies (core/tensor_class.hpp), by element size
 // so they serve every dtype. In a CPU-only build they throw check_cpu's error.
 
 // Fills n elements of elem_size bytes at dst (on device) with *value (on the host).

@@ -16,7 +16,7 @@
 #include <ember/backend/complex.hpp>
 #include <ember/backend/elementwise.hpp>
 #include <ember/backend/pointwise.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

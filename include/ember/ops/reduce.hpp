@@ -7,7 +7,7 @@
 #include <vector>
 
 #include <ember/backend/reduce.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 #include <ember/ops/arith.hpp>
 
 namespace ember {

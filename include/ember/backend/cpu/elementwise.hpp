@@ -3,7 +3,7 @@
 #pragma once
 
 #include <ember/backend/cpu/loops.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 

@@ -12,7 +12,7 @@
 
 #include <ember/backend/cpu/blas.hpp>
 #include <ember/backend/cpu/parallel.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember::cpu {
 

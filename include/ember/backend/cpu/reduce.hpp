@@ -16,7 +16,7 @@
 #include <vector>
 
 #include <ember/backend/cpu/parallel.hpp>
-#include <ember/core/tensor_def.hpp>
+#include <ember/core/tensor_class.hpp>
 
 namespace ember {
 
