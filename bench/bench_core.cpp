@@ -125,6 +125,23 @@ void add_cuda(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * 3 * n * int64_t(sizeof(float)));
 }
 
+// Kernel benchmarks of the sum's shapes (not reference workloads: bench/run leaves them out;
+// run `bench_core --benchmark_filter=sum_`). A bias gradient, [8192, 768] summed over the
+// leading dim, and many short rows, [1e7, 3] summed over the last.
+void sum_cuda(benchmark::State& state, Shape shape, int64_t dim) {
+  if (!have_gpu(state)) return;
+  Generator gen(0);
+  auto x = Tensor<float>::randn(shape, gen).to(kGpu);
+  sync_gpu();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(sum(x, {dim}).data_ptr());
+    sync_gpu();
+  }
+  state.SetBytesProcessed(state.iterations() * x.numel() * int64_t(sizeof(float)));
+}
+void sum_leading_cuda(benchmark::State& state) { sum_cuda(state, {8192, 768}, 0); }
+void sum_short_rows_cuda(benchmark::State& state) { sum_cuda(state, {10000000, 3}, 1); }
+
 #endif  // EMBER_WITH_CUDA
 
 }  // namespace
@@ -139,6 +156,8 @@ BENCHMARK(gemm_cuda)->Name("gemm/cuda")->Unit(benchmark::kMillisecond)->UseRealT
 BENCHMARK(softmax_cuda)->Name("softmax/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(layernorm_cuda)->Name("layernorm/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(add_cuda)->Name("add/cuda")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(sum_leading_cuda)->Name("sum_leading_8192x768/cuda_kernel")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(sum_short_rows_cuda)->Name("sum_short_rows_1e7x3/cuda_kernel")->Unit(benchmark::kMicrosecond)->UseRealTime();
 #endif
 
 BENCHMARK_MAIN();

@@ -138,6 +138,31 @@ TEST_CASE("fill_ and copy_ with broadcasting") {
   CHECK_THROWS_AS(x.copy_(Tensor<float>{1, 2}), Error);
 }
 
+TEST_CASE("copy_ between overlapping views of one storage reads the source first") {
+  // Rows 0..1 into rows 1..2 of the first 3 columns: not one contiguous run, so a row-by-row
+  // copy would read row 1 after writing it.
+  auto x = Tensor<double>::arange(0, 12).reshape({3, 4});
+  x.narrow(0, 1, 2).narrow(1, 0, 3).copy_(x.narrow(0, 0, 2).narrow(1, 0, 3));
+  CHECK(x.to_vector() == std::vector<double>{0, 1, 2, 3, 0, 1, 2, 7, 4, 5, 6, 11});
+  // The same backwards (rows 1..2 into rows 0..1), and a transposed overlap.
+  auto y = Tensor<double>::arange(0, 12).reshape({3, 4});
+  y.narrow(0, 0, 2).narrow(1, 0, 3).copy_(y.narrow(0, 1, 2).narrow(1, 0, 3));
+  CHECK(y.to_vector() == std::vector<double>{4, 5, 6, 3, 8, 9, 10, 7, 8, 9, 10, 11});
+  auto z = Tensor<double>::arange(0, 9).reshape({3, 3});
+  z.copy_(z.t());
+  CHECK(z.to_vector() == std::vector<double>{0, 3, 6, 1, 4, 7, 2, 5, 8});
+}
+
+TEST_CASE("may_overlap: shared storage and intersecting byte ranges") {
+  auto x = Tensor<float>::zeros({4, 4});
+  CHECK(may_overlap(*x.impl(), *x.impl()));
+  CHECK(may_overlap(*x.narrow(0, 0, 2).impl(), *x.narrow(0, 1, 2).impl()));
+  CHECK(!may_overlap(*x.narrow(0, 0, 2).impl(), *x.narrow(0, 2, 2).impl()));  // rows 0-1, 2-3
+  CHECK(!may_overlap(*x.impl(), *Tensor<float>::zeros({4, 4}).impl()));     // other storage
+  CHECK(!may_overlap(*x.narrow(0, 0, 0).impl(), *x.impl()));                 // empty
+  CHECK(may_overlap(*x.select(1, 0).impl(), *x.select(0, 3).impl()));        // column 0, row 3
+}
+
 TEST_CASE("bad shapes and sizes give clear errors") {
   CHECK(throws_with([] { Tensor<float>::zeros({2, -1}); }, "negative dimension -1"));
   CHECK(throws_with([] { Tensor<float>::empty({int64_t(1) << 40, int64_t(1) << 40}); }, "more elements than fit"));

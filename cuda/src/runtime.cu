@@ -1,6 +1,7 @@
 // The CUDA runtime: device selection, one stream per device (or the caller's, set_stream),
 // the stream-ordered memory pool, copies, and cuBLAS handles cached per stream.
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -47,15 +48,27 @@ DeviceState& state(int device) {  // call with state_mutex held
 
 }  // namespace
 
+static_assert(kCudaSuccess == int(cudaSuccess) && kCudaErrorNoDevice == int(cudaErrorNoDevice),
+              "api.hpp's copies of the CUDA error codes must match the runtime's");
+
 int device_count() {
   static const int count = [] {
     int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
-      (void)cudaGetLastError();  // no driver / no device: not an error, just none
-      return 0;
-    }
-    return n;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaSuccess) return n;
+    (void)cudaGetLastError();
+    int driver = 0, runtime = 0;
+    (void)cudaDriverGetVersion(&driver);
+    (void)cudaRuntimeGetVersion(&runtime);
+    if (classify_device_probe(int(e), driver) == DeviceProbe::no_gpu) return 0;
+    // A GPU may be there, but this process cannot use it: say so loudly, never "no GPU".
+    std::fprintf(stderr, "ember: cudaGetDeviceCount failed with %s (%s); driver supports CUDA %d, "
+                 "runtime is %d\n", cudaGetErrorName(e), cudaGetErrorString(e), driver, runtime);
+    return -int(e);  // reported by device_count's callers below
   }();
+  EMBER_CHECK(count >= 0, "cuda: probing the CUDA devices failed with CUDA error ", -count,
+              " (see the message above: an NVIDIA driver too old for this CUDA runtime, or a broken "
+              "installation); this is not the same as a machine without a GPU");
   return count;
 }
 
@@ -63,11 +76,19 @@ bool is_available() { return device_count() > 0; }
 
 namespace detail {
 
+// Reads the current device from CUDA each time (cheap, no driver call): a cached copy would go
+// stale when the caller runs cudaSetDevice outside ember.
 void use_device(int device) {
-  thread_local int current = -1;
-  if (current == device) return;
-  EMBER_CUDA_CHECK(cudaSetDevice(device));
-  current = device;
+  int current = -1;
+  EMBER_CUDA_CHECK(cudaGetDevice(&current));
+  if (current != device) EMBER_CUDA_CHECK(cudaSetDevice(device));
+}
+
+void trim_pool(int device, cudaStream_t st) {
+  cudaMemPool_t pool;
+  EMBER_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  EMBER_CUDA_CHECK(cudaStreamSynchronize(st));  // frees queued so far take effect
+  EMBER_CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
 }
 
 cudaStream_t stream(int device) {
@@ -87,7 +108,12 @@ cublasHandle_t cublas_handle(int device) {
   cublasHandle_t& h = handles()[{device, st}];
   if (!h) {
     use_device(device);
-    EMBER_CUDA_CHECK(cublasCreate(&h));
+    cublasStatus_t created = cublasCreate(&h);
+    if (created == CUBLAS_STATUS_ALLOC_FAILED) {  // its workspace is outside the pool: trim, retry
+      trim_pool(device, st);
+      created = cublasCreate(&h);
+    }
+    EMBER_CUDA_CHECK(created);
     EMBER_CUDA_CHECK(cublasSetStream(h, st));
   }
   // Strict fp32 unless TF32 was allowed (PyTorch's default for matmul).
@@ -111,10 +137,23 @@ void synchronize(int device) {
 }
 
 void set_stream(void* stream, int device) {
-  std::lock_guard<std::mutex> lock(state_mutex());
-  DeviceState& s = state(device);
-  s.user = static_cast<cudaStream_t>(stream);
-  s.user_set = stream != nullptr;
+  const cudaStream_t old = detail::stream(device);
+  {
+    std::lock_guard<std::mutex> lock(state_mutex());
+    DeviceState& s = state(device);
+    s.user = static_cast<cudaStream_t>(stream);
+    s.user_set = stream != nullptr;
+  }
+  const cudaStream_t next = detail::stream(device);
+  if (next == old) return;
+  // Work already queued on the old stream (writes of live tensors, frees of pool blocks that
+  // the pool may hand out again on the new stream) comes before anything on the new one.
+  detail::use_device(device);
+  cudaEvent_t done;
+  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  EMBER_CUDA_CHECK(cudaEventRecord(done, old));
+  EMBER_CUDA_CHECK(cudaStreamWaitEvent(next, done, 0));
+  EMBER_CUDA_CHECK(cudaEventDestroy(done));  // released once the wait is satisfied
 }
 
 void* current_stream(int device) { return detail::stream(device); }
@@ -139,12 +178,23 @@ void* allocate(size_t nbytes, int device) {
     }
   }
   void* p = nullptr;
-  const cudaError_t e = cudaMallocAsync(&p, nbytes, detail::stream(device));
+  cudaError_t e = cudaMallocAsync(&p, nbytes, detail::stream(device));
   if (e == cudaErrorMemoryAllocation) {
+    // The pool keeps every freed block (release threshold UINT64_MAX); memory that cuFFT plans
+    // or cuBLAS workspaces took from outside it may be what is missing: give the cached blocks
+    // back to the driver and try once more.
     (void)cudaGetLastError();
-    fail("allocate: out of memory asking for ", nbytes, " bytes on cuda:", device);
+    detail::trim_pool(device, detail::stream(device));
+    e = cudaMallocAsync(&p, nbytes, detail::stream(device));
+    if (e == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      fail("allocate: out of memory asking for ", nbytes, " bytes on cuda:", device);
+    }
   }
-  EMBER_CUDA_CHECK(e);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();  // not left for the next launch to report as its own
+    EMBER_CUDA_CHECK(e);
+  }
   return p;
 }
 
@@ -163,9 +213,17 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
       EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, st));
     } else {
       // Work queued on the source's stream must be done first.
-      EMBER_CUDA_CHECK(cudaStreamSynchronize(detail::stream(src_device.index)));
+      const cudaStream_t src_stream = detail::stream(src_device.index);
+      EMBER_CUDA_CHECK(cudaStreamSynchronize(src_stream));
       EMBER_CUDA_CHECK(
           cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, nbytes, st));
+      // The source (often a temporary contiguous copy) is freed on its own stream: that stream
+      // waits for the copy to have read it.
+      cudaEvent_t copied;
+      EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+      EMBER_CUDA_CHECK(cudaEventRecord(copied, st));
+      EMBER_CUDA_CHECK(cudaStreamWaitEvent(src_stream, copied, 0));
+      EMBER_CUDA_CHECK(cudaEventDestroy(copied));
     }
   } else if (dst_device.is_cuda()) {
     // From pageable host memory the call returns once the source has been staged, so the

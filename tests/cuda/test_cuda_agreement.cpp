@@ -191,6 +191,7 @@ void matmul_suite() {
 #include "suite_spatial.hpp"
 #include "suite_spectral.hpp"
 #include "suite_module.hpp"
+#include "suite_runtime.hpp"
 
 TEST_CASE("cuda: copies, creation and errors") {
   const auto x = randn<float>({5, 7}, 1);

@@ -8,6 +8,9 @@
 #include <cufft.h>
 #include <cusparse.h>
 
+#include <cstdlib>
+#include <string_view>
+
 #include <ember/core/error.hpp>
 
 namespace ember::cuda::detail {
@@ -32,8 +35,33 @@ inline void check(cusparseStatus_t s, const char* call, const char* file, int li
          cusparseGetErrorString(s), ") at ", file, ":", line);
 }
 
+// EMBER_CUDA_SYNC=1 in the environment: wait for every kernel right after its launch, so that
+// a fault inside it (an illegal address, a failed device assert) is reported with the launcher
+// that started it instead of by whatever CUDA call comes next. A debugging switch: it
+// serialises the host with the device.
+inline bool sync_after_launch() {
+  static const bool on = [] {
+    const char* v = std::getenv("EMBER_CUDA_SYNC");
+    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+  }();
+  return on;
+}
+
+inline void check_launch(const char* launcher, const char* file, int line) {
+  const cudaError_t e = cudaGetLastError();  // a bad launch configuration
+  if (e != cudaSuccess)
+    fail("CUDA error: the launch in ", launcher, " failed with ", cudaGetErrorName(e), " (",
+         cudaGetErrorString(e), ") at ", file, ":", line);
+  if (!sync_after_launch()) return;
+  const cudaError_t run = cudaDeviceSynchronize();
+  if (run != cudaSuccess)
+    fail("CUDA error in the kernel launched by ", launcher, " at ", file, ":", line, ": ",
+         cudaGetErrorName(run), " (", cudaGetErrorString(run), ")");
+}
+
 }  // namespace ember::cuda::detail
 
 #define EMBER_CUDA_CHECK(call) ::ember::cuda::detail::check((call), #call, __FILE__, __LINE__)
-// After a kernel launch: reports a bad launch configuration where it happened.
-#define EMBER_CUDA_CHECK_LAUNCH() EMBER_CUDA_CHECK(cudaGetLastError())
+// After a kernel launch: reports a bad launch configuration where it happened, and with
+// EMBER_CUDA_SYNC=1 a fault inside the kernel too.
+#define EMBER_CUDA_CHECK_LAUNCH() ::ember::cuda::detail::check_launch(__func__, __FILE__, __LINE__)

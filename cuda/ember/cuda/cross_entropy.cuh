@@ -73,9 +73,8 @@ namespace ember::cuda {
 
 namespace detail {
 
-inline constexpr int kCrossEntropyThreads = 256;
-
-// Blocks for one-block-per-row kernels: every row, up to a few waves (rows loop inside).
+// Blocks for one-block-per-row kernels: every row, up to a few waves (rows loop inside). The
+// block is sized from the row (detail::row_threads: one warp for up to 128 classes).
 inline unsigned cross_entropy_blocks(int64_t rows, int device) {
   return unsigned(std::max<int64_t>(1, std::min<int64_t>(rows, int64_t(sm_count(device)) * 32)));
 }
@@ -89,7 +88,7 @@ void cross_entropy_forward(T* loss, T* max, T* log_sum, const T* x, const int64_
   EMBER_CHECK(n > 0, "cross_entropy: 0 classes");
   detail::use_device(device);
   kernels::cross_entropy_forward<T>
-      <<<detail::cross_entropy_blocks(rows, device), detail::kCrossEntropyThreads, 0,
+      <<<detail::cross_entropy_blocks(rows, device), detail::row_threads(n), 0,
          detail::stream(device)>>>(loss, max, log_sum, x, target, weight, rows, n);
   EMBER_CUDA_CHECK_LAUNCH();
 }
@@ -101,7 +100,7 @@ void cross_entropy_backward(T* gx, const T* g, const T* max, const T* log_sum, c
   if (rows * n == 0) return;
   detail::use_device(device);
   kernels::cross_entropy_backward<T>
-      <<<detail::cross_entropy_blocks(rows, device), detail::kCrossEntropyThreads, 0,
+      <<<detail::cross_entropy_blocks(rows, device), detail::row_threads(n), 0,
          detail::stream(device)>>>(gx, g, max, log_sum, x, target, weight, rows, n);
   EMBER_CUDA_CHECK_LAUNCH();
 }

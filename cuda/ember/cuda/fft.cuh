@@ -54,8 +54,15 @@ inline cufftHandle fft_plan(const FftPlanKey& key, bool& owned) {
   EMBER_CUDA_CHECK(cufftCreate(&plan));
   long long n[3] = {key.n[0], key.n[1], key.n[2]};
   size_t work = 0;
-  const cufftResult r = cufftMakePlanMany64(plan, key.rank, n, nullptr, 1, 0, nullptr, 1, 0,
-                                            key.type, key.batch, &work);
+  cufftResult r = cufftMakePlanMany64(plan, key.rank, n, nullptr, 1, 0, nullptr, 1, 0, key.type,
+                                      key.batch, &work);
+  if (r == CUFFT_ALLOC_FAILED) {
+    // The plan's work area comes from outside ember's memory pool, which keeps every block it
+    // was given: return those to the driver and try once more.
+    trim_pool(key.device, key.stream);
+    r = cufftMakePlanMany64(plan, key.rank, n, nullptr, 1, 0, nullptr, 1, 0, key.type, key.batch,
+                            &work);
+  }
   if (r != CUFFT_SUCCESS) {
     cufftDestroy(plan);
     EMBER_CUDA_CHECK(r);  // throws with the call, file and line

@@ -1,8 +1,10 @@
 // Layer norm over the last n elements of each row (llm.c's layernorm.cuh, ember's contract).
 //
-// Contract: forward writes y and saves mean and rstd per row; backward overwrites gx, and
-// gw / gb (the parameter gradients) are accumulated with atomicAdd into buffers the launcher
-// zeroes first: each block sums its rows' share, so no [rows, n] temporary is needed.
+// Contract: forward writes y and saves mean and rstd per row; backward overwrites gx, gw and
+// gb. The parameter gradients are column sums over the rows: each block sums its chunk of rows
+// for its columns in double and writes that partial, and sum_partials (reduce.cuh) adds the
+// chunks in order, so gw and gb have the same bits on every run (no float atomics) and keep
+// the double accumulation the CPU has. A [chunks, n] partial buffer, never [rows, n].
 //
 //   xhat = (x - mean) rstd,  y = xhat w + b
 //   gx = rstd (gw' - mean(gw') - xhat mean(gw' xhat)),  gw' = g w
@@ -16,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include <ember/backend/layer_norm.hpp>
 #include <ember/cuda/check.cuh>
@@ -80,9 +83,10 @@ __global__ void layer_norm_backward_input(T* __restrict__ gx, const T* __restric
 }
 
 // gw, gb: block (column tile, row chunk) sums its rows for its columns (coalesced over
-// columns), then adds into the zeroed outputs.
+// columns) into its row of the partial buffers pw, pb ([chunks, n], double for float).
 template <class T>
-__global__ void layer_norm_backward_params(T* __restrict__ gw, T* __restrict__ gb,
+__global__ void layer_norm_backward_params(typename AccOf<T>::type* __restrict__ pw,
+                                           typename AccOf<T>::type* __restrict__ pb,
                                            const T* __restrict__ g, const T* __restrict__ x,
                                            const T* __restrict__ mean, const T* __restrict__ rstd,
                                            int64_t rows, int64_t n, int64_t rows_per_block) {
@@ -95,10 +99,10 @@ __global__ void layer_norm_backward_params(T* __restrict__ gw, T* __restrict__ g
   for (int64_t r = r0; r < r1; ++r) {
     const A gv = g[r * n + j];
     sb += gv;
-    if (gw) sw += gv * (A(x[r * n + j]) - A(mean[r])) * A(rstd[r]);
+    if (pw) sw += gv * (A(x[r * n + j]) - A(mean[r])) * A(rstd[r]);
   }
-  if (gw) atomicAdd(gw + j, T(sw));
-  if (gb) atomicAdd(gb + j, T(sb));
+  if (pw) pw[int64_t(blockIdx.y) * n + j] = sw;
+  if (pb) pb[int64_t(blockIdx.y) * n + j] = sb;
 }
 
 }  // namespace ember::cuda::kernels
@@ -139,12 +143,21 @@ void layer_norm_backward(T* gx, T* gw, T* gb, const T* g, const T* x, const T* w
     chunks = std::min<int64_t>(chunks, 65535);
     const int64_t per = (rows + chunks - 1) / chunks;
     chunks = (rows + per - 1) / per;
-    if (gw) EMBER_CUDA_CHECK(cudaMemsetAsync(gw, 0, size_t(n) * sizeof(T), st));
-    if (gb) EMBER_CUDA_CHECK(cudaMemsetAsync(gb, 0, size_t(n) * sizeof(T), st));
+    using A = typename kernels::AccOf<T>::type;
+    const size_t bytes = size_t(chunks * n) * sizeof(A);
+    A* pw = gw ? static_cast<A*>(allocate(bytes, device)) : nullptr;
+    A* pb = gb ? static_cast<A*>(allocate(bytes, device)) : nullptr;
     kernels::layer_norm_backward_params<T>
-        <<<dim3(unsigned(col_blocks), unsigned(chunks)), threads, 0, st>>>(gw, gb, g, x, mean, rstd,
+        <<<dim3(unsigned(col_blocks), unsigned(chunks)), threads, 0, st>>>(pw, pb, g, x, mean, rstd,
                                                                            rows, n, per);
     EMBER_CUDA_CHECK_LAUNCH();
+    for (auto [out, partial] : {std::pair{gw, pw}, std::pair{gb, pb}}) {
+      if (!out) continue;
+      kernels::sum_partials<T, A><<<detail::grid_for(n, threads, device), threads, 0, st>>>(
+          out, partial, chunks, n);
+      EMBER_CUDA_CHECK_LAUNCH();
+      deallocate(partial, bytes, device);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // Block reductions shared by the kernels of many families: warp and block sums and maxima
-// with shuffles, and AccOf (sums of float accumulate in double, as the CPU does). No
-// launchers: the reduction family's kernels and launchers are in reduce_more.cuh.
+// with shuffles, AccOf (sums of float accumulate in double, as the CPU does), and the ordered
+// sum of per-block partials that replaces float atomics. No launchers: the reduction family's
+// kernels and launchers are in reduce_more.cuh.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -54,6 +55,21 @@ __device__ A block_max(A v, A* shared) {
   __syncthreads();
   v = lane < warps ? shared[lane] : A(-INFINITY);
   return warp_max(v);
+}
+
+// out[i] = sum over p < parts of partial[p * count + i], in increasing p, in the accumulator
+// type: the second pass of a reduction split over several blocks. Each block writes its
+// partial sums (never rounded to T) and this adds them in a fixed order, so the result has the
+// same bits on every run, which float atomics in arrival order would not give.
+template <class T, class A>
+__global__ void sum_partials(T* __restrict__ out, const A* __restrict__ partial, int64_t parts,
+                             int64_t count) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
+    A acc = 0;
+    for (int64_t p = 0; p < parts; ++p) acc += partial[p * count + i];
+    out[i] = T(acc);
+  }
 }
 
 }  // namespace ember::cuda::kernels

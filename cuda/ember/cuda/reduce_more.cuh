@@ -30,41 +30,80 @@ namespace ember::cuda::kernels {
 
 // ---------------------------------------------------------------- sum
 
-// inner == 1: block (o, part) sums row o's elements [part * chunk, (part + 1) * chunk);
-// with one part it writes the row's sum, else it atomically adds into a zeroed output.
+// Sums by shape, each accumulating in AccOf<T> (double for float, as the CPU) and without
+// atomics, so a sum has the same bits on every run:
+// - inner == 1, short rows (n <= kShortRow): one thread per row;
+// - inner == 1, longer rows: a block per row, sized from n (detail::row_threads); when there are
+//   few rows each row is split over `parts` blocks, which write partials that sum_partials
+//   (reduce.cuh) adds in order;
+// - inner > 1 (sums over leading dims, every bias gradient): 32 x 8 tiles, 32 neighbouring
+//   columns per block (coalesced) and the rows split over the 8 thread rows and over `parts`
+//   blocks, so [8192, 768] summed over dim 0 runs on the whole GPU, not on 768 threads.
+constexpr int64_t kShortRow = 32;
+constexpr int kTileColumns = 32, kTileRows = 8;
+
 template <class T>
-__global__ void sum_rows(T* __restrict__ out, const T* __restrict__ x, int64_t n, int64_t chunk,
-                         bool atomic) {
+__global__ void sum_short_rows(T* __restrict__ out, const T* __restrict__ x, int64_t outer,
+                               int64_t n) {
   using A = typename AccOf<T>::type;
-  __shared__ A shared[32];
-  const int64_t o = blockIdx.x;
-  const int64_t begin = int64_t(blockIdx.y) * chunk;
-  const int64_t end = begin + chunk < n ? begin + chunk : n;
-  const T* row = x + o * n;
-  A acc = 0;
-  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) acc += A(row[i]);
-  acc = block_sum(acc, shared);
-  if (threadIdx.x == 0) {
-    if (atomic)
-      atomicAdd(out + o, T(acc));
-    else
-      out[o] = T(acc);
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t o = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; o < outer; o += stride) {
+    A acc = 0;
+    for (int64_t k = 0; k < n; ++k) acc += A(x[o * n + k]);
+    out[o] = T(acc);
   }
 }
 
-// inner > 1: one thread per (o, i) column, reading along n (coalesced over i).
+// Block (row o, part) sums row o's elements [part * chunk, (part + 1) * chunk): into out with
+// one part, else into partial[part * outer + o].
 template <class T>
-__global__ void sum_columns(T* __restrict__ out, const T* __restrict__ x, int64_t outer, int64_t n,
-                            int64_t inner) {
+__global__ void sum_rows(T* __restrict__ out, typename AccOf<T>::type* __restrict__ partial,
+                         const T* __restrict__ x, int64_t outer, int64_t n, int64_t chunk) {
   using A = typename AccOf<T>::type;
-  const int64_t total = outer * inner;
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < total; c += stride) {
-    const int64_t o = c / inner, i = c % inner;
-    const T* p = x + o * n * inner + i;
+  __shared__ A shared[32];
+  const int64_t begin = int64_t(blockIdx.y) * chunk;
+  const int64_t end = begin + chunk < n ? begin + chunk : n;
+  for (int64_t o = blockIdx.x; o < outer; o += gridDim.x) {
+    const T* row = x + o * n;
     A acc = 0;
-    for (int64_t r = 0; r < n; ++r) acc += A(p[r * inner]);
-    out[c] = T(acc);
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) acc += A(row[i]);
+    acc = block_sum(acc, shared);
+    if (threadIdx.x == 0) {
+      if (partial)
+        partial[int64_t(blockIdx.y) * outer + o] = acc;
+      else
+        out[o] = T(acc);
+    }
+  }
+}
+
+// Block (tile b of outer * tiles, part) of kTileColumns x kTileRows threads: column i of outer
+// index o, rows [part * chunk, (part + 1) * chunk) strided over threadIdx.y; into out with one
+// part, else into partial[part * outer * inner + o * inner + i].
+template <class T>
+__global__ void sum_columns_tiled(T* __restrict__ out, typename AccOf<T>::type* __restrict__ partial,
+                                  const T* __restrict__ x, int64_t outer, int64_t n,
+                                  int64_t inner, int64_t tiles, int64_t chunk) {
+  using A = typename AccOf<T>::type;
+  __shared__ A sh[kTileRows][kTileColumns + 1];
+  const int64_t r0 = int64_t(blockIdx.y) * chunk;
+  const int64_t r1 = r0 + chunk < n ? r0 + chunk : n;
+  for (int64_t b = blockIdx.x; b < outer * tiles; b += gridDim.x) {
+    const int64_t o = b / tiles, i = (b % tiles) * kTileColumns + threadIdx.x;
+    A acc = 0;
+    if (i < inner)
+      for (int64_t r = r0 + threadIdx.y; r < r1; r += kTileRows) acc += A(x[(o * n + r) * inner + i]);
+    sh[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && i < inner) {
+      A total = 0;
+      for (int k = 0; k < kTileRows; ++k) total += sh[k][threadIdx.x];
+      if (partial)
+        partial[int64_t(blockIdx.y) * outer * inner + o * inner + i] = total;
+      else
+        out[o * inner + i] = T(total);
+    }
+    __syncthreads();  // sh is reused by the next tile
   }
 }
 
@@ -267,7 +306,9 @@ template <class T, class R>
 void launch_reduce(const R& r, T* values, int64_t* indices, const T* x, int64_t outer, int64_t n,
                    int64_t inner, int device) {
   cudaStream_t st = stream(device);
-  if (inner == 1) {
+  // Short rows (n <= kShortRow) take the one-thread-per-output kernel, which is the columns
+  // kernel with inner == 1: a block per row would leave most of its threads idle.
+  if (inner == 1 && n > kernels::kShortRow) {
     const unsigned blocks = unsigned(std::min<int64_t>(outer, int64_t(sm_count(device)) * 32));
     kernels::reduce_rows_kernel<T, R>
         <<<std::max(1u, blocks), kernels::kReduceThreads, 0, st>>>(r, values, indices, x, outer, n);
@@ -284,27 +325,50 @@ void launch_reduce(const R& r, T* values, int64_t* indices, const T* x, int64_t 
 
 template <class T>
 void sum_dim(T* out, const T* x, int64_t outer, int64_t n, int64_t inner, int device) {
+  using A = typename kernels::AccOf<T>::type;
   if (outer * inner == 0) return;
   detail::use_device(device);
   cudaStream_t st = detail::stream(device);
-  constexpr int threads = detail::kReduceColumnThreads;
-  if (inner == 1) {
-    // Few long rows: split each row over several blocks so the whole GPU works on it.
-    const int64_t want_blocks = int64_t(detail::sm_count(device)) * 4;
-    int64_t parts = outer >= want_blocks ? 1 : (want_blocks + outer - 1) / outer;
-    parts = std::max<int64_t>(1, std::min<int64_t>(parts, (n + 4095) / 4096));
-    parts = std::min<int64_t>(parts, 65535);
-    const int64_t chunk = (n + parts - 1) / parts;
-    if (parts > 1) EMBER_CUDA_CHECK(cudaMemsetAsync(out, 0, size_t(outer) * sizeof(T), st));
-    EMBER_CHECK(outer <= int64_t(INT32_MAX), "sum: ", outer,
-                " rows is more than CUDA's grid allows");
-    kernels::sum_rows<T>
-        <<<dim3(unsigned(outer), unsigned(parts)), threads, 0, st>>>(out, x, n, chunk, parts > 1);
+  const int64_t want_blocks = int64_t(detail::sm_count(device)) * 4;
+  // The row split: `parts` blocks per output when there are fewer than want_blocks outputs'
+  // worth of blocks, never chunks shorter than min_chunk rows; then one ordered second pass.
+  auto split = [&](int64_t blocks, int64_t min_chunk, int64_t& parts, int64_t& chunk) {
+    parts = blocks >= want_blocks ? 1 : (want_blocks + blocks - 1) / blocks;
+    parts = std::max<int64_t>(1, std::min<int64_t>({parts, (n + min_chunk - 1) / min_chunk, 65535}));
+    chunk = (n + parts - 1) / parts;
+    parts = (n + chunk - 1) / chunk;
+  };
+  auto finish = [&](A* partial, int64_t parts, int64_t count) {
+    if (!partial) return;
+    EMBER_CUDA_CHECK_LAUNCH();
+    kernels::sum_partials<T, A><<<detail::grid_for(count, 256, device), 256, 0, st>>>(
+        out, partial, parts, count);
+    EMBER_CUDA_CHECK_LAUNCH();
+    deallocate(partial, size_t(parts * count) * sizeof(A), device);
+  };
+  if (inner == 1 && n <= kernels::kShortRow) {
+    kernels::sum_short_rows<T><<<detail::grid_for(outer, 256, device), 256, 0, st>>>(out, x, outer, n);
+    EMBER_CUDA_CHECK_LAUNCH();
+  } else if (inner == 1) {
+    int64_t parts, chunk;
+    split(outer, 4096, parts, chunk);
+    A* partial = parts > 1 ? static_cast<A*>(allocate(size_t(parts * outer) * sizeof(A), device)) : nullptr;
+    const unsigned rows = unsigned(std::min<int64_t>(outer, int64_t(detail::sm_count(device)) * 32));
+    kernels::sum_rows<T><<<dim3(rows, unsigned(parts)), detail::row_threads(std::min(n, chunk)), 0, st>>>(
+        out, partial, x, outer, n, chunk);
+    if (partial) finish(partial, parts, outer);
+    else EMBER_CUDA_CHECK_LAUNCH();
   } else {
-    kernels::sum_columns<T><<<detail::grid_for(outer * inner, threads, device), threads, 0, st>>>(
-        out, x, outer, n, inner);
+    const int64_t tiles = (inner + kernels::kTileColumns - 1) / kernels::kTileColumns;
+    int64_t parts, chunk;
+    split(outer * tiles, 8 * kernels::kTileRows, parts, chunk);
+    A* partial = parts > 1 ? static_cast<A*>(allocate(size_t(parts * outer * inner) * sizeof(A), device)) : nullptr;
+    const unsigned blocks = unsigned(std::min<int64_t>(outer * tiles, int64_t(detail::sm_count(device)) * 32));
+    kernels::sum_columns_tiled<T><<<dim3(blocks, unsigned(parts)), dim3(kernels::kTileColumns, kernels::kTileRows), 0, st>>>(
+        out, partial, x, outer, n, inner, tiles, chunk);
+    if (partial) finish(partial, parts, outer * inner);
+    else EMBER_CUDA_CHECK_LAUNCH();
   }
-  EMBER_CUDA_CHECK_LAUNCH();
 }
 
 template <class T>

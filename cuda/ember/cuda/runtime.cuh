@@ -15,6 +15,10 @@ namespace ember::cuda::detail {
 
 // Makes `device` current for this thread (cheap when it already is).
 void use_device(int device);
+// Returns the memory pool's cached blocks of `device` to the driver, after the frees queued on
+// `stream` (the device's current one): the retry after an out-of-memory error of an allocation
+// outside the pool (cuFFT plans, cuBLAS workspaces) or inside it.
+void trim_pool(int device, cudaStream_t stream);
 // The stream work for `device` goes on (ember's own unless set_stream gave another).
 cudaStream_t stream(int device);
 // The cuBLAS handle for `device`'s current stream, with the math mode of allow_tf32.

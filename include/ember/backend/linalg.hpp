@@ -28,11 +28,14 @@ namespace detail {
 template <class T>
 bool gemm_operand(const Tensor<T>& t, int64_t r, int64_t c, bool& trans, int64_t& ld,
                   int64_t& batch_stride) {
+  // The stride of a size-1 dim is never used, so it is free: a [1, 1] matrix broadcast from a
+  // 0-d tensor (both strides 0) is a valid operand with the smallest leading dim cuBLAS takes.
   const int64_t s0 = t.stride(-2), s1 = t.stride(-1);
-  if ((s1 == 1 || c == 1) && s0 >= std::max<int64_t>(1, c))
-    trans = false, ld = s0;
-  else if ((s0 == 1 || r == 1) && s1 >= std::max<int64_t>(1, r))
-    trans = true, ld = s1;
+  const bool one_row = r == 1, one_col = c == 1;
+  if ((one_col || s1 == 1) && (one_row || s0 >= std::max<int64_t>(1, c)))
+    trans = false, ld = one_row ? std::max<int64_t>(1, c) : s0;
+  else if ((one_row || s0 == 1) && (one_col || s1 >= std::max<int64_t>(1, r)))
+    trans = true, ld = one_col ? std::max<int64_t>(1, r) : s1;
   else
     return false;
   // The batch dims must collapse to one stride (or all be broadcast).
@@ -67,11 +70,13 @@ void gemm_cuda(Tensor<T> a, Tensor<T> b, Tensor<T>& c, int64_t batch, double bet
   g.batch = batch, g.beta = beta;
   if (!gemm_operand(a, m, k, g.trans_a, g.lda, g.stride_a)) {
     a = a.contiguous();
-    gemm_operand(a, m, k, g.trans_a, g.lda, g.stride_a);
+    EMBER_CHECK(gemm_operand(a, m, k, g.trans_a, g.lda, g.stride_a),
+                "matmul: no cuBLAS layout for operand a of shape ", shape_str(a.shape()));
   }
   if (!gemm_operand(b, k, n, g.trans_b, g.ldb, g.stride_b)) {
     b = b.contiguous();
-    gemm_operand(b, k, n, g.trans_b, g.ldb, g.stride_b);
+    EMBER_CHECK(gemm_operand(b, k, n, g.trans_b, g.ldb, g.stride_b),
+                "matmul: no cuBLAS layout for operand b of shape ", shape_str(b.shape()));
   }
   cuda::gemm(g, a.data_ptr(), b.data_ptr(), c.data_ptr(), c.device().index);
 }

@@ -589,6 +589,9 @@ template <class T>
 Tensor<T>& Tensor<T>::copy_(const Tensor& src) {
   check_inplace("copy_");
   Tensor s = src.expand(shape());
+  // A source that shares bytes with this tensor (x.narrow(0, 1, n).copy_(x.narrow(0, 0, n)))
+  // is read in full first: neither a row-by-row copy nor cudaMemcpy is defined on overlap.
+  if (may_overlap(*impl_, *s.impl_)) s = s.detach().clone();
   if (device().is_cuda() || s.device().is_cuda()) {  // CUDA: a strided copy kernel
     if (s.device() != device()) s = s.contiguous().to(device());
     detail::device_strided_copy(data_ptr(), strides(), s.data_ptr(), s.strides(), shape(),

@@ -42,6 +42,28 @@ struct TensorImpl {
   }
 };
 
+// True when two tensors may read or write the same bytes: they share a storage and the byte
+// ranges their elements span intersect (views of one storage with different dtypes, as
+// view_as_real makes, compare in bytes). Conservative: interleaved views that touch disjoint
+// elements of one range count as overlapping. An empty tensor overlaps nothing.
+inline bool may_overlap(const TensorImpl& a, const TensorImpl& b) {
+  if (!a.storage || a.storage != b.storage || a.numel() == 0 || b.numel() == 0) return false;
+  auto span = [](const TensorImpl& t, int64_t& lo, int64_t& hi) {
+    const int64_t size = int64_t(dtype_size(t.dtype));
+    int64_t first = t.offset, last = t.offset;
+    for (size_t d = 0; d < t.shape.size(); ++d) {
+      const int64_t reach = (t.shape[d] - 1) * t.strides[d];
+      (reach < 0 ? first : last) += reach;
+    }
+    lo = first * size;
+    hi = last * size + size - 1;
+  };
+  int64_t alo, ahi, blo, bhi;
+  span(a, alo, ahi);
+  span(b, blo, bhi);
+  return alo <= bhi && blo <= ahi;
+}
+
 // Number of elements of a shape, rejecting negative sizes and int64 overflow.
 inline int64_t checked_numel(const Shape& shape, const char* op) {
   int64_t n = 1;

@@ -110,6 +110,19 @@ inline bool make_layout(StridedLayout& l, const std::vector<int64_t>& shape,
   return true;
 }
 
+// What the probe for CUDA devices found, from cudaGetDeviceCount's error code and the driver
+// version cudaDriverGetVersion reports (0: no driver installed). Only "no device"
+// (cudaErrorNoDevice) or no driver at all means a machine without a GPU; any other error (a
+// driver too old for this runtime, a broken installation) is a failure to report, not a
+// reason to skip the GPU tests. Plain numbers, so CPU-only builds test it too.
+enum class DeviceProbe { devices, no_gpu, error };
+inline constexpr int kCudaSuccess = 0, kCudaErrorNoDevice = 100;  // checked in runtime.cu
+inline DeviceProbe classify_device_probe(int error, int driver_version) {
+  if (error == kCudaSuccess) return DeviceProbe::devices;
+  if (error == kCudaErrorNoDevice || driver_version == 0) return DeviceProbe::no_gpu;
+  return DeviceProbe::error;
+}
+
 }  // namespace ember::cuda
 
 #ifdef EMBER_WITH_CUDA
@@ -118,13 +131,17 @@ namespace ember::cuda {
 
 // ---------------------------------------------------------------- runtime (runtime.cu)
 
-// Number of visible CUDA devices; 0 (not an error) when there is no driver or no GPU.
+// Number of visible CUDA devices; 0 (not an error) when there is no driver or no GPU. Any
+// other failure of the probe (classify_device_probe) throws ember::Error naming the CUDA error
+// and the driver and runtime versions.
 int device_count();
 bool is_available();
 // Waits for all work queued on `device`'s current stream.
 void synchronize(int device = 0);
 // Uses `stream` (a cudaStream_t, or nullptr for ember's own stream) for `device` from now
-// on. The caller keeps the stream alive while ember uses it.
+// on. The caller keeps the stream alive while ember uses it. The new stream first waits for
+// the work queued on the old one (an event), so tensors written there and memory freed there
+// are safe to use on the new one.
 void set_stream(void* stream, int device = 0);
 // The cudaStream_t ember enqueues work on for `device` (created on first use).
 void* current_stream(int device = 0);
@@ -133,11 +150,15 @@ void allow_tf32(bool on);
 bool tf32_allowed();
 
 // Stream-ordered allocation from the device's memory pool (cudaMallocAsync). The pool keeps
-// freed memory (release threshold UINT64_MAX), so a training loop's allocations are reused.
+// freed memory (release threshold UINT64_MAX), so a training loop's allocations are reused;
+// on out-of-memory it is trimmed (cached blocks returned to the driver) and the allocation
+// tried once more before ember::Error is thrown.
 void* allocate(size_t nbytes, int device);
 void deallocate(void* p, size_t nbytes, int device);
 // Copies nbytes between any two of host and CUDA devices. A copy to the host waits until the
-// data is there; the others are queued on the stream of the CUDA side.
+// data is there; the others are queued on the stream of the CUDA side (of the destination
+// between two devices, after the source's queued work; the source's stream then waits for the
+// copy, so the source may be freed there right after).
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
 
 // ---------------------------------------------------------------- elementwise (elementwise.cu)
