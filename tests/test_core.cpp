@@ -313,6 +313,43 @@ TEST_CASE("grad with create_graph gives second and third derivatives") {
   CHECK(!x.grad().defined());  // grad() leaves .grad() alone
 }
 
+TEST_CASE("grad(outputs, inputs) computes only the gradients that lead to the inputs") {
+  // A product whose rule records which input gradients it computed (grad_wanted, as conv and
+  // linear do). Asking for w's gradient must not compute x's, though x requires grad; the
+  // graph recorded under create_graph must still connect to x.
+  static bool computed_x = false, computed_w = false;
+  const auto product = [](const Tensor<double>& x, const Tensor<double>& w) {
+    Tensor<double> out;
+    {
+      NoGradGuard no_grad;
+      out = mul(x, w);
+    }
+    if (any_requires_grad(x, w))
+      record(out, "product", {x, w}, [x, w](const Tensor<double>& g) -> Grads {
+        AnyTensor gx, gw;
+        if (grad_wanted(x)) gx = mul(g, w), computed_x = true;
+        if (grad_wanted(w)) gw = mul(g, x), computed_w = true;
+        return {gx, gw};
+      });
+    return out;
+  };
+  auto x = Tensor<double>::from_vector({1, 2, 3}, {3}).requires_grad_();
+  auto w = Tensor<double>::from_vector({4, 5, 6}, {3}).requires_grad_();
+  computed_x = computed_w = false;
+  const auto gw = grad<double>({sum(product(x, w))}, {w}, {}, {.create_graph = true})[0];
+  CHECK(!computed_x);
+  CHECK(computed_w);
+  CHECK(gw.to_vector() == std::vector<double>{1, 2, 3});
+  // d/dx sum(gw * c) = c: the create_graph result still depends on x.
+  const auto c = Tensor<double>::from_vector({7, 8, 9}, {3});
+  CHECK(grad<double>({sum(mul(gw, c))}, {x})[0].to_vector() == std::vector<double>{7, 8, 9});
+  // backward() wants every gradient.
+  computed_x = computed_w = false;
+  sum(product(x, w)).backward();
+  CHECK(computed_x);
+  CHECK(computed_w);
+}
+
 TEST_CASE("deep graphs do not overflow the stack") {
   auto x = Tensor<double>::scalar(1.0).requires_grad_();
   auto y = x;

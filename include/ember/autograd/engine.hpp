@@ -137,8 +137,31 @@ inline std::vector<ImplPtr> run_backward(const std::vector<ImplPtr>& roots,
   }
 
   const std::vector<ImplPtr> order = topological_order(roots);  // keeps every impl alive
+  // grad(outputs, inputs): only the tensors with a path to an input need a gradient. Leaves
+  // come last in `order`, so one backward sweep marks a tensor when it is an input or when
+  // its node has a marked input; rules skip the rest (grad_wanted), nodes outside are skipped.
+  std::unordered_set<const TensorImpl*> wanted_set;
+  if (inputs) {
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      const TensorImpl* t = it->get();
+      bool want = wanted.count(const_cast<TensorImpl*>(t)) > 0;
+      if (!want && t->grad_fn)
+        for (const ImplPtr& in : t->grad_fn->inputs)
+          if (in && wanted_set.count(in.get())) {
+            want = true;
+            break;
+          }
+      if (want) wanted_set.insert(t);
+    }
+  }
+  struct WantedScope {  // restores the enclosing grad()'s set (rules may call grad() too)
+    const std::unordered_set<const TensorImpl*>* previous = detail::wanted_grads();
+    ~WantedScope() { detail::wanted_grads() = previous; }
+  } wanted_scope;
+  detail::wanted_grads() = inputs ? &wanted_set : nullptr;
   AutoGradMode mode(create_graph);
   for (const ImplPtr& impl : order) {
+    if (inputs && !wanted_set.count(impl.get())) continue;  // leads to no input
     auto it = grads.find(impl.get());
     if (it == grads.end()) continue;
     ImplPtr g = std::move(it->second);

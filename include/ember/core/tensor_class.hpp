@@ -16,6 +16,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,26 @@ using StateDict = std::vector<std::pair<std::string, AnyTensor>>;
 template <class... Ts>
 bool any_requires_grad(const Tensor<Ts>&... ts) {
   return GradMode::is_enabled() && (... || (ts.defined() && ts.requires_grad()));
+}
+
+namespace detail {
+// During grad(outputs, inputs): the tensors whose gradient leads to one of `inputs` (set by the
+// engine, autograd/engine.hpp); null during backward(), where every gradient is wanted.
+inline const std::unordered_set<const TensorImpl*>*& wanted_grads() {
+  thread_local const std::unordered_set<const TensorImpl*>* wanted = nullptr;
+  return wanted;
+}
+}  // namespace detail
+
+// For a backward rule: true when it must compute the gradient of its input t. That is
+// t.requires_grad(), except inside grad(outputs, inputs), where a gradient that leads to none
+// of `inputs` is skipped (torch.autograd.grad's needs_input_grad): a conv's input gradient
+// when only its weight's is asked for, say. The recorded graph is unaffected.
+template <class T>
+bool grad_wanted(const Tensor<T>& t) {
+  if (!t.defined() || !t.requires_grad()) return false;
+  const auto* wanted = detail::wanted_grads();
+  return wanted == nullptr || wanted->count(t.impl().get()) > 0;
 }
 
 // Records `out` as the result of op `name` on `inputs` (a braced list, or a vector for ops

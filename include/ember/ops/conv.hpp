@@ -120,9 +120,9 @@ Tensor<T> conv_op(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
   if (any_requires_grad(x, w, bias))
     record(y, "conv", {x, w, bias}, [x, w, bias, p](const Tensor<T>& gy) -> Grads {
       AnyTensor gx, gw, gb;
-      if (x.requires_grad()) gx = conv_t_op(gy, w, p, x.shape());
-      if (w.requires_grad()) gw = conv_w_op(x, gy, p, w.shape());
-      if (bias.defined() && bias.requires_grad()) {
+      if (grad_wanted(x)) gx = conv_t_op(gy, w, p, x.shape());
+      if (grad_wanted(w)) gw = conv_w_op(x, gy, p, w.shape());
+      if (grad_wanted(bias)) {
         std::vector<int64_t> dims{0};
         for (int i = 0; i < p.nd; ++i) dims.push_back(2 + i);
         gb = sum(gy, dims);
@@ -144,8 +144,8 @@ Tensor<T> conv_t_op(const Tensor<T>& gy, const Tensor<T>& w, const ConvParams& p
   if (any_requires_grad(gy, w))
     record(z, "conv_transpose", {gy, w}, [gy, w, p](const Tensor<T>& gz) -> Grads {
       AnyTensor gg, gw;
-      if (gy.requires_grad()) gg = conv_op(gz, w, Tensor<T>(), p);
-      if (w.requires_grad()) gw = conv_w_op(gz, gy, p, w.shape());
+      if (grad_wanted(gy)) gg = conv_op(gz, w, Tensor<T>(), p);
+      if (grad_wanted(w)) gw = conv_w_op(gz, gy, p, w.shape());
       return {gg, gw};
     });
   return z;
@@ -160,8 +160,8 @@ Tensor<T> conv_w_op(const Tensor<T>& x, const Tensor<T>& gy, const ConvParams& p
   if (any_requires_grad(x, gy))
     record(gw, "conv_weight_grad", {x, gy}, [x, gy, p](const Tensor<T>& ggw) -> Grads {
       AnyTensor gx, gg;
-      if (x.requires_grad()) gx = conv_t_op(gy, ggw, p, x.shape());
-      if (gy.requires_grad()) gg = conv_op(x, ggw, Tensor<T>(), p);
+      if (grad_wanted(x)) gx = conv_t_op(gy, ggw, p, x.shape());
+      if (grad_wanted(gy)) gg = conv_op(x, ggw, Tensor<T>(), p);
       return {gx, gg};
     });
   return gw;

@@ -51,8 +51,8 @@ Tensor<T> matmul_nd(const Tensor<T>& a, const Tensor<T>& b, const char* name = "
   if (any_requires_grad(a, b))
     record(out, "matmul", {a, b}, [a, b](const Tensor<T>& g) -> Grads {
       AnyTensor ga, gb;
-      if (a.requires_grad()) ga = sum_to(matmul_nd(g, conj(b).mT()), a.shape());
-      if (b.requires_grad()) {
+      if (grad_wanted(a)) ga = sum_to(matmul_nd(g, conj(b).mT()), a.shape());
+      if (grad_wanted(b)) {
         if (b.dim() == 2 && a.dim() > 2) {  // sum over the batch inside one GEMM
           const int64_t rows = leading_numel(a.shape()), k = a.size(-1), n = b.size(-1);
           gb = matmul_nd(conj(a.reshape({rows, k})).mT(), g.reshape({rows, n}));
@@ -133,10 +133,10 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
            [x, weight, bias, rows, in, out_f](const Tensor<T>& g) -> Grads {
              const Tensor<T> gf = g.reshape({rows, out_f});
              AnyTensor gx, gw, gb;
-             if (x.requires_grad()) gx = detail::matmul_nd(gf, conj(weight)).reshape(x.shape());
-             if (weight.requires_grad())
+             if (grad_wanted(x)) gx = detail::matmul_nd(gf, conj(weight)).reshape(x.shape());
+             if (grad_wanted(weight))
                gw = detail::matmul_nd(gf.mT(), conj(x.reshape({rows, in})));
-             if (bias.defined() && bias.requires_grad()) gb = sum(gf, {0});
+             if (grad_wanted(bias)) gb = sum(gf, {0});
              return {gx, gw, gb};
            });
   return out;

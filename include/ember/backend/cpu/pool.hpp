@@ -83,31 +83,65 @@ void pool_gather(const PoolGeom& g, const T* src, const int64_t* idx, T* out, bo
 
 // Window means: out [P, OH, OW] = the sum over each window * inv_div[oh*OW + ow] (forward), or
 // the adjoint: out [P, H, W] (overwritten) sums each output's scaled value into its window.
+// The window size k when every window is k x k, unstrided inside, at stride k from the origin
+// (avg_pool2d(2) and friends: no padding, no overlap); 0 otherwise.
+inline int64_t tiling_window(const PoolGeom& g, const PoolWindows& win) {
+  if (win.h_step != 1 || win.w_step != 1 || g.OH == 0 || g.OW == 0) return 0;
+  const int64_t k = win.h_hi[0] - win.h_lo[0];
+  for (int64_t o = 0; o < g.OH; ++o)
+    if (win.h_lo[size_t(o)] != o * k || win.h_hi[size_t(o)] != o * k + k) return 0;
+  for (int64_t o = 0; o < g.OW; ++o)
+    if (win.w_lo[size_t(o)] != o * k || win.w_hi[size_t(o)] != o * k + k) return 0;
+  return k;
+}
+
 template <class T>
 void window_mean(const PoolGeom& g, const PoolWindows& win, const T* src,
                  const std::vector<T>& inv_div, T* out, bool adjoint) {
+  const int64_t k = tiling_window(g, win);
   parallel_for(g.P, g.P * g.OH * g.OW * 4, [&](int64_t begin, int64_t end) {
     if (adjoint) std::fill(out + begin * g.H * g.W, out + end * g.H * g.W, T(0));
     for (int64_t p = begin; p < end; ++p)
-      for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const T* scale = inv_div.data() + oh * g.OW;
+        if (k > 0 && !adjoint) {
+          // Tiling windows: the generic loop's order (rows, then columns) without its tables.
+          T* o = out + (p * g.OH + oh) * g.OW;
+          const T* rows = src + p * g.H * g.W + oh * k * g.W;
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            T acc = T(0);
+            for (int64_t a = 0; a < k; ++a)
+              for (int64_t b = 0; b < k; ++b) acc += rows[a * g.W + ow * k + b];
+            o[ow] = acc * scale[ow];
+          }
+          continue;
+        }
+        if (k > 0) {  // the adjoint of tiling windows: each input belongs to one window
+          const T* v = src + (p * g.OH + oh) * g.OW;
+          T* rows = out + p * g.H * g.W + oh * k * g.W;
+          for (int64_t a = 0; a < k; ++a)
+            for (int64_t ow = 0; ow < g.OW; ++ow)
+              for (int64_t b = 0; b < k; ++b) rows[a * g.W + ow * k + b] = v[ow] * scale[ow];
+          continue;
+        }
         for (int64_t ow = 0; ow < g.OW; ++ow) {
           const int64_t oi = (p * g.OH + oh) * g.OW + ow;
-          const T scale = inv_div[size_t(oh * g.OW + ow)];
           if (!adjoint) {
             const T* xp = src + p * g.H * g.W;
             T acc = T(0);
             for (int64_t h = win.h_lo[size_t(oh)]; h < win.h_hi[size_t(oh)]; h += win.h_step)
               for (int64_t w = win.w_lo[size_t(ow)]; w < win.w_hi[size_t(ow)]; w += win.w_step)
                 acc += xp[h * g.W + w];
-            out[oi] = acc * scale;
+            out[oi] = acc * scale[ow];
           } else {
             T* xp = out + p * g.H * g.W;
-            const T v = src[oi] * scale;
+            const T v = src[oi] * scale[ow];
             for (int64_t h = win.h_lo[size_t(oh)]; h < win.h_hi[size_t(oh)]; h += win.h_step)
               for (int64_t w = win.w_lo[size_t(ow)]; w < win.w_hi[size_t(ow)]; w += win.w_step)
                 xp[h * g.W + w] += v;
           }
         }
+      }
   });
 }
 
