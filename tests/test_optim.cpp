@@ -4,6 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include <ember/backend/cpu/optim.hpp>
+
+#include <cmath>
 #include <complex>
 #include <limits>
 #include <numbers>
@@ -808,4 +814,51 @@ TEST_CASE("end to end: a Module's parameters() with AdamW, clipping and a schedu
   CHECK(last < 1e-4 * first);
   CHECK(lin.bias.item() == Approx(0.25).epsilon(1e-2));
   CHECK(opt.state_dict().size() == 2 * 3 + 2 * 8);  // 3 states per parameter; 7 + params per group
+}
+
+TEST_CASE("optim: the vectorised Adam kernel gives the scalar loop's bits") {
+  // cpu::adam_step runs an AVX2 clone where the CPU has it; it must round every operation as
+  // the plain loop does (no FMA), for every option and a length that leaves a tail.
+  const int64_t n = 1003;
+  Generator gen(8);
+  const auto g = Tensor<float>::randn({n}, gen).to_vector();
+  const auto p0 = Tensor<float>::randn({n}, gen).to_vector();
+  const auto m0 = Tensor<float>::randn({n}, gen).to_vector();
+  auto v0 = Tensor<float>::rand({n}, gen).to_vector();
+  for (const double weight_decay : {0.0, 0.01})
+    for (const bool amsgrad : {false, true})
+      for (const double beta1 : {0.9, 0.3})
+        for (const bool maximize : {false, true}) {
+          CAPTURE(weight_decay);
+          CAPTURE(amsgrad);
+          CAPTURE(beta1);
+          auto p = p0, m = m0, v = v0, vmax = v0;
+          cpu::adam_step<float, false>(p.data(), g.data(), m.data(), v.data(),
+                                       amsgrad ? vmax.data() : nullptr, n, 3, 1e-3, beta1, 0.999,
+                                       1e-8, weight_decay, maximize);
+          // The same step by the scalar loop, with the scalars adam_step forms.
+          auto q = p0, qm = m0, qv = v0, qvmax = v0;
+          const double bias1 = 1 - std::pow(beta1, 3.0), bias2 = 1 - std::pow(0.999, 3.0);
+          cpu::AdamScalars<float> s;
+          s.neg_step = float(-(1e-3 / bias1)), s.bias2_sqrt = float(std::sqrt(bias2));
+          s.w1 = float(1 - beta1), s.b2 = float(0.999), s.w2 = float(1 - 0.999), s.eps = 1e-8f;
+          s.wd = float(weight_decay), s.shrink = float(1 - 1e-3 * weight_decay);
+          s.sign = maximize ? -1.0f : 1.0f;
+          auto scalar = [&](auto decay, auto ams, auto low) {
+            cpu::adam_range<float, false, decltype(decay)::value, decltype(ams)::value,
+                            decltype(low)::value>(q.data(), g.data(), qm.data(), qv.data(),
+                                                  qvmax.data(), 0, n, s);
+          };
+          const bool low = std::abs(s.w1) < 0.5f;
+          auto pick_low = [&](auto decay, auto ams) {
+            low ? scalar(decay, ams, std::true_type{}) : scalar(decay, ams, std::false_type{});
+          };
+          auto pick_ams = [&](auto decay) {
+            amsgrad ? pick_low(decay, std::true_type{}) : pick_low(decay, std::false_type{});
+          };
+          weight_decay != 0 ? pick_ams(std::true_type{}) : pick_ams(std::false_type{});
+          CHECK(std::memcmp(p.data(), q.data(), sizeof(float) * size_t(n)) == 0);
+          CHECK(std::memcmp(m.data(), qm.data(), sizeof(float) * size_t(n)) == 0);
+          CHECK(std::memcmp(v.data(), qv.data(), sizeof(float) * size_t(n)) == 0);
+        }
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include <ember/backend/cpu/parallel.hpp>
@@ -43,11 +44,11 @@ struct AdamScalars {
   R neg_step, bias2_sqrt, w1, b2, w2, eps, wd, shrink, sign;
 };
 
-// Adam on elements [begin, end), its options as template flags so that the loop has no branch
-// and vectorises: Decay (L2 decay folded into the gradient, Adam only), Amsgrad (the running
-// max of v) and LerpLow (which of torch.lerp's two exact formulas m = lerp(m, d, w1) takes:
-// the one for |w1| < 1/2). AdamW's decoupled decay and
-// maximize are branch-free (p * 1 and g * 1 are exact when they are off).
+// Adam on elements [begin, end), its options as template flags so that the loop has no
+// branch: Decay (L2 decay folded into the gradient, Adam only), Amsgrad (the running max of v)
+// and LerpLow (which of torch.lerp's two exact formulas m = lerp(m, d, w1) takes: the one for
+// |w1| < 1/2). AdamW's decoupled decay and maximize need no flag (p * 1 and g * 1 are exact
+// when they are off).
 template <class R, bool Decoupled, bool Decay, bool Amsgrad, bool LerpLow>
 __attribute__((always_inline)) inline void adam_range(R* __restrict__ p, const R* __restrict__ g,
                                                       R* __restrict__ m, R* __restrict__ v,
@@ -63,21 +64,50 @@ __attribute__((always_inline)) inline void adam_range(R* __restrict__ p, const R
       m[k] = d - (d - m[k]) * (R(1) - s.w1);
     v[k] = v[k] * s.b2 + s.w2 * d * d;
     R second = v[k];
-    if constexpr (Amsgrad) second = vmax[k] = std::max(vmax[k], v[k]);
+    if constexpr (Amsgrad) second = vmax[k] = vmax[k] < v[k] ? v[k] : vmax[k];  // std::max
     const R denom = std::sqrt(second) / s.bias2_sqrt + s.eps;
     p[k] = p[k] + s.neg_step * m[k] / denom;
   }
 }
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__AVX2__)
-// The same loop compiled for AVX2 (8 floats per sqrt and divide instead of SSE2's 4), chosen at
-// run time. Not FMA: without it the compiler cannot contract a * b + c, so both paths round
-// every operation the same way and give the same bits.
-template <class R, bool Decoupled, bool Decay, bool Amsgrad, bool LerpLow>
-__attribute__((target("avx2"))) void adam_range_avx2(R* p, const R* g, R* m, R* v, R* vmax,
-                                                     int64_t begin, int64_t end,
-                                                     const AdamScalars<R>& s) {
-  adam_range<R, Decoupled, Decay, Amsgrad, LerpLow>(p, g, m, v, vmax, begin, end, s);
+// The float loop for AVX2, 8 lanes at a time in GCC's vector extensions. The compiler keeps
+// adam_range scalar (std::sqrt may set errno: a branch to the library inside the loop), so the
+// lanes are written out here: the same operations in the same order, each exactly rounded,
+// hence the same bits as adam_range. No FMA (a * b + c stays two roundings). The library is
+// built for baseline x86-64, so this clone is chosen at run time; the tail goes to adam_range.
+template <bool Decoupled, bool Decay, bool Amsgrad, bool LerpLow>
+__attribute__((target("avx2"))) void adam_range_avx2(float* p, const float* g, float* m,
+                                                     float* v, float* vmax, int64_t begin,
+                                                     int64_t end, const AdamScalars<float>& s) {
+  typedef float v8 __attribute__((vector_size(32), aligned(4)));  // unaligned loads / stores
+  const v8 zero{};
+  const v8 sign = zero + s.sign, shrink = zero + s.shrink, wd = zero + s.wd, w1 = zero + s.w1;
+  const v8 keep = zero + (1.0f - s.w1), b2 = zero + s.b2, w2 = zero + s.w2;
+  const v8 bias2_sqrt = zero + s.bias2_sqrt, eps = zero + s.eps, neg_step = zero + s.neg_step;
+  int64_t k = begin;
+  for (; k + 8 <= end; k += 8) {
+    v8 d = sign * *reinterpret_cast<const v8*>(g + k);
+    v8 pk = *reinterpret_cast<const v8*>(p + k), mk = *reinterpret_cast<const v8*>(m + k);
+    if constexpr (Decoupled) pk = pk * shrink;
+    if constexpr (!Decoupled && Decay) d = d + wd * pk;
+    if constexpr (LerpLow)
+      mk = mk + w1 * (d - mk);
+    else
+      mk = d - (d - mk) * keep;
+    const v8 vk = *reinterpret_cast<const v8*>(v + k) * b2 + w2 * d * d;
+    v8 second = vk;
+    if constexpr (Amsgrad) {
+      const v8 mx = *reinterpret_cast<const v8*>(vmax + k);
+      second = mx < vk ? vk : mx;
+      *reinterpret_cast<v8*>(vmax + k) = second;
+    }
+    const v8 denom = __builtin_ia32_sqrtps256(second) / bias2_sqrt + eps;
+    *reinterpret_cast<v8*>(p + k) = pk + neg_step * mk / denom;
+    *reinterpret_cast<v8*>(m + k) = mk;
+    *reinterpret_cast<v8*>(v + k) = vk;
+  }
+  adam_range<float, Decoupled, Decay, Amsgrad, LerpLow>(p, g, m, v, vmax, k, end, s);
 }
 inline bool cpu_has_avx2_only() {
   static const bool yes = __builtin_cpu_supports("avx2");
@@ -89,9 +119,9 @@ template <class R, bool Decoupled, bool Decay, bool Amsgrad, bool LerpLow>
 void adam_loop(R* p, const R* g, R* m, R* v, R* vmax, int64_t n, const AdamScalars<R>& s) {
   parallel_for(n, 16 * n, [&](int64_t begin, int64_t end) {
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__AVX2__)
-    if (cpu_has_avx2_only())
-      return adam_range_avx2<R, Decoupled, Decay, Amsgrad, LerpLow>(p, g, m, v, vmax, begin, end,
-                                                                    s);
+    if constexpr (std::is_same_v<R, float>)
+      if (cpu_has_avx2_only())
+        return adam_range_avx2<Decoupled, Decay, Amsgrad, LerpLow>(p, g, m, v, vmax, begin, end, s);
 #endif
     adam_range<R, Decoupled, Decay, Amsgrad, LerpLow>(p, g, m, v, vmax, begin, end, s);
   });
