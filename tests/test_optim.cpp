@@ -844,19 +844,9 @@ TEST_CASE("optim: the vectorised Adam kernel gives the scalar loop's bits") {
           s.w1 = float(1 - beta1), s.b2 = float(0.999), s.w2 = float(1 - 0.999), s.eps = 1e-8f;
           s.wd = float(weight_decay), s.shrink = float(1 - 1e-3 * weight_decay);
           s.sign = maximize ? -1.0f : 1.0f;
-          auto scalar = [&](auto decay, auto ams, auto low) {
-            cpu::adam_range<float, false, decltype(decay)::value, decltype(ams)::value,
-                            decltype(low)::value>(q.data(), g.data(), qm.data(), qv.data(),
-                                                  qvmax.data(), 0, n, s);
-          };
-          const bool low = std::abs(s.w1) < 0.5f;
-          auto pick_low = [&](auto decay, auto ams) {
-            low ? scalar(decay, ams, std::true_type{}) : scalar(decay, ams, std::false_type{});
-          };
-          auto pick_ams = [&](auto decay) {
-            amsgrad ? pick_low(decay, std::true_type{}) : pick_low(decay, std::false_type{});
-          };
-          weight_decay != 0 ? pick_ams(std::true_type{}) : pick_ams(std::false_type{});
+          s.decay = weight_decay != 0, s.amsgrad = amsgrad, s.lerp_low = std::abs(s.w1) < 0.5f;
+          cpu::adam_range<float, false>(q.data(), g.data(), qm.data(), qv.data(),
+                                        amsgrad ? qvmax.data() : nullptr, 0, n, s);
           CHECK(std::memcmp(p.data(), q.data(), sizeof(float) * size_t(n)) == 0);
           CHECK(std::memcmp(m.data(), qm.data(), sizeof(float) * size_t(n)) == 0);
           CHECK(std::memcmp(v.data(), qv.data(), sizeof(float) * size_t(n)) == 0);

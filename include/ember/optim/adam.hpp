@@ -86,35 +86,9 @@ struct AdamWOptions {
 template <class Options, bool Decoupled>
 class AdamImpl : public ParamGroupOptimizer<Options> {
  public:
-  void step() override {
-    backend::OptimizerSteps steps;  // CUDA parameters: queued, then one multi-tensor launch
-    this->for_each_param_with_grad([&](size_t i, const TensorImpl& p, const Options& o) {
-      AnyTensor& step = this->state(i, "step");
-      AnyTensor& exp_avg = this->state(i, "exp_avg");
-      AnyTensor& exp_avg_sq = this->state(i, "exp_avg_sq");
-      // State loaded from another device moves to the parameter's ("step" stays on the host).
-      const Device dev = p.storage->device();
-      backend::move_state_to(step, Device::cpu());
-      backend::move_state_to(exp_avg, dev);
-      backend::move_state_to(exp_avg_sq, dev);
-      if (!step.defined()) {
-        step = Tensor<int64_t>::scalar(0);
-        exp_avg = detail::zeros_like(p);
-        exp_avg_sq = detail::zeros_like(p);
-      }
-      const TensorImpl* max_sq = nullptr;
-      if (o.amsgrad) {  // zeros is right even if amsgrad was switched on late: max(0, v) = v
-        AnyTensor& m = this->state(i, "max_exp_avg_sq");
-        backend::move_state_to(m, dev);
-        if (!m.defined()) m = detail::zeros_like(p);
-        max_sq = m.impl.get();
-      }
-      const int64_t t = ++*Tensor<int64_t>(step.impl).data_ptr();
-      steps.adam(p, *exp_avg.impl, *exp_avg_sq.impl, max_sq, t, Decoupled, o.lr, o.beta1, o.beta2,
-                 o.eps, o.weight_decay, o.maximize, this->name_.c_str());
-    });
-    steps.launch();
-  }
+  // Defined below the class, not inline: the extern template declarations of ember::ember
+  // then keep it (and the kernels it instantiates) out of every user's translation unit.
+  void step() override;
 
  protected:
   using Base = ParamGroupOptimizer<Options>;
@@ -129,6 +103,37 @@ class AdamImpl : public ParamGroupOptimizer<Options> {
             {.name = "max_exp_avg_sq", .is_step = false, .required = false}};
   }
 };
+
+template <class Options, bool Decoupled>
+void AdamImpl<Options, Decoupled>::step() {
+  backend::OptimizerSteps steps;  // CUDA parameters: queued, then one multi-tensor launch
+  this->for_each_param_with_grad([&](size_t i, const TensorImpl& p, const Options& o) {
+    AnyTensor& step = this->state(i, "step");
+    AnyTensor& exp_avg = this->state(i, "exp_avg");
+    AnyTensor& exp_avg_sq = this->state(i, "exp_avg_sq");
+    // State loaded from another device moves to the parameter's ("step" stays on the host).
+    const Device dev = p.storage->device();
+    backend::move_state_to(step, Device::cpu());
+    backend::move_state_to(exp_avg, dev);
+    backend::move_state_to(exp_avg_sq, dev);
+    if (!step.defined()) {
+      step = Tensor<int64_t>::scalar(0);
+      exp_avg = detail::zeros_like(p);
+      exp_avg_sq = detail::zeros_like(p);
+    }
+    const TensorImpl* max_sq = nullptr;
+    if (o.amsgrad) {  // zeros is right even if amsgrad was switched on late: max(0, v) = v
+      AnyTensor& m = this->state(i, "max_exp_avg_sq");
+      backend::move_state_to(m, dev);
+      if (!m.defined()) m = detail::zeros_like(p);
+      max_sq = m.impl.get();
+    }
+    const int64_t t = ++*Tensor<int64_t>(step.impl).data_ptr();
+    steps.adam(p, *exp_avg.impl, *exp_avg_sq.impl, max_sq, t, Decoupled, o.lr, o.beta1, o.beta2,
+               o.eps, o.weight_decay, o.maximize, this->name_.c_str());
+  });
+  steps.launch();
+}
 
 class Adam : public AdamImpl<AdamOptions, false> {
  public:

@@ -38,18 +38,21 @@ void sgd_step(R* p, const R* g, R* buf, int64_t n, double lr, double momentum, d
   });
 }
 
-// The scalars of one Adam step, rounded to R as PyTorch does with Python floats.
+// The scalars of one Adam step, rounded to R as PyTorch does with Python floats, and its
+// options: decay (L2 decay folded into the gradient, Adam only), amsgrad (the running max of v)
+// and lerp_low (which of torch.lerp's two exact formulas m = lerp(m, d, w1) takes: the one for
+// |w1| < 1/2). AdamW's decoupled decay and maximize need no flag (p * 1 and g * 1 are exact
+// when they are off).
 template <class R>
 struct AdamScalars {
   R neg_step, bias2_sqrt, w1, b2, w2, eps, wd, shrink, sign;
+  bool decay, amsgrad, lerp_low;
 };
 
-// Adam on elements [begin, end), its options as template flags so that the loop has no
-// branch: Decay (L2 decay folded into the gradient, Adam only), Amsgrad (the running max of v)
-// and LerpLow (which of torch.lerp's two exact formulas m = lerp(m, d, w1) takes: the one for
-// |w1| < 1/2). AdamW's decoupled decay and maximize need no flag (p * 1 and g * 1 are exact
-// when they are off).
-template <class R, bool Decoupled, bool Decay, bool Amsgrad, bool LerpLow>
+// Adam on elements [begin, end). The options are run-time flags: the branches on them are the
+// same for every element, so they cost nothing next to the sqrt and the divide, and one loop
+// serves every combination (the compile time of a user's program counts these loops too).
+template <class R, bool Decoupled>
 __attribute__((always_inline)) inline void adam_range(R* __restrict__ p, const R* __restrict__ g,
                                                       R* __restrict__ m, R* __restrict__ v,
                                                       R* __restrict__ vmax, int64_t begin,
@@ -57,14 +60,14 @@ __attribute__((always_inline)) inline void adam_range(R* __restrict__ p, const R
   for (int64_t k = begin; k < end; ++k) {
     R d = s.sign * g[k];
     if constexpr (Decoupled) p[k] = p[k] * s.shrink;
-    if constexpr (!Decoupled && Decay) d = d + s.wd * p[k];
-    if constexpr (LerpLow)
+    if (!Decoupled && s.decay) d = d + s.wd * p[k];
+    if (s.lerp_low)
       m[k] = m[k] + s.w1 * (d - m[k]);
     else
       m[k] = d - (d - m[k]) * (R(1) - s.w1);
     v[k] = v[k] * s.b2 + s.w2 * d * d;
     R second = v[k];
-    if constexpr (Amsgrad) second = vmax[k] = vmax[k] < v[k] ? v[k] : vmax[k];  // std::max
+    if (s.amsgrad) second = vmax[k] = vmax[k] < v[k] ? v[k] : vmax[k];  // std::max
     const R denom = std::sqrt(second) / s.bias2_sqrt + s.eps;
     p[k] = p[k] + s.neg_step * m[k] / denom;
   }
@@ -76,7 +79,7 @@ __attribute__((always_inline)) inline void adam_range(R* __restrict__ p, const R
 // lanes are written out here: the same operations in the same order, each exactly rounded,
 // hence the same bits as adam_range. No FMA (a * b + c stays two roundings). The library is
 // built for baseline x86-64, so this clone is chosen at run time; the tail goes to adam_range.
-template <bool Decoupled, bool Decay, bool Amsgrad, bool LerpLow>
+template <bool Decoupled>
 __attribute__((target("avx2"))) void adam_range_avx2(float* p, const float* g, float* m,
                                                      float* v, float* vmax, int64_t begin,
                                                      int64_t end, const AdamScalars<float>& s) {
@@ -90,14 +93,14 @@ __attribute__((target("avx2"))) void adam_range_avx2(float* p, const float* g, f
     v8 d = sign * *reinterpret_cast<const v8*>(g + k);
     v8 pk = *reinterpret_cast<const v8*>(p + k), mk = *reinterpret_cast<const v8*>(m + k);
     if constexpr (Decoupled) pk = pk * shrink;
-    if constexpr (!Decoupled && Decay) d = d + wd * pk;
-    if constexpr (LerpLow)
+    if (!Decoupled && s.decay) d = d + wd * pk;
+    if (s.lerp_low)
       mk = mk + w1 * (d - mk);
     else
       mk = d - (d - mk) * keep;
     const v8 vk = *reinterpret_cast<const v8*>(v + k) * b2 + w2 * d * d;
     v8 second = vk;
-    if constexpr (Amsgrad) {
+    if (s.amsgrad) {
       const v8 mx = *reinterpret_cast<const v8*>(vmax + k);
       second = mx < vk ? vk : mx;
       *reinterpret_cast<v8*>(vmax + k) = second;
@@ -107,25 +110,13 @@ __attribute__((target("avx2"))) void adam_range_avx2(float* p, const float* g, f
     *reinterpret_cast<v8*>(m + k) = mk;
     *reinterpret_cast<v8*>(v + k) = vk;
   }
-  adam_range<float, Decoupled, Decay, Amsgrad, LerpLow>(p, g, m, v, vmax, k, end, s);
+  adam_range<float, Decoupled>(p, g, m, v, vmax, k, end, s);
 }
 inline bool cpu_has_avx2_only() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
 }
 #endif
-
-template <class R, bool Decoupled, bool Decay, bool Amsgrad, bool LerpLow>
-void adam_loop(R* p, const R* g, R* m, R* v, R* vmax, int64_t n, const AdamScalars<R>& s) {
-  parallel_for(n, 16 * n, [&](int64_t begin, int64_t end) {
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__AVX2__)
-    if constexpr (std::is_same_v<R, float>)
-      if (cpu_has_avx2_only())
-        return adam_range_avx2<Decoupled, Decay, Amsgrad, LerpLow>(p, g, m, v, vmax, begin, end, s);
-#endif
-    adam_range<R, Decoupled, Decay, Amsgrad, LerpLow>(p, g, m, v, vmax, begin, end, s);
-  });
-}
 
 // One Adam (Decoupled: AdamW) step at the parameter's step count t over param, grad and moments
 // (vmax null without amsgrad). Scalars are formed in double and rounded to R, as PyTorch does
@@ -141,19 +132,14 @@ void adam_step(R* p, const R* g, R* m, R* v, R* vmax, int64_t n, int64_t t, doub
   s.w1 = R(1 - beta1), s.b2 = R(beta2), s.w2 = R(1 - beta2), s.eps = R(eps);
   s.wd = R(weight_decay), s.shrink = R(1 - lr * weight_decay);
   s.sign = maximize ? R(-1) : R(1);
-  const bool decay = weight_decay != 0, low = std::abs(s.w1) < R(0.5);
-  // The flags as template arguments: 2 x 2 x 2 loops per Decoupled.
-  auto run = [&](auto decay_c, auto ams_c, auto low_c) {
-    adam_loop<R, Decoupled, decltype(decay_c)::value, decltype(ams_c)::value,
-              decltype(low_c)::value>(p, g, m, v, vmax, n, s);
-  };
-  auto pick_low = [&](auto decay_c, auto ams_c) {
-    low ? run(decay_c, ams_c, std::true_type{}) : run(decay_c, ams_c, std::false_type{});
-  };
-  auto pick_ams = [&](auto decay_c) {
-    vmax ? pick_low(decay_c, std::true_type{}) : pick_low(decay_c, std::false_type{});
-  };
-  decay ? pick_ams(std::true_type{}) : pick_ams(std::false_type{});
+  s.decay = weight_decay != 0, s.amsgrad = vmax != nullptr, s.lerp_low = std::abs(s.w1) < R(0.5);
+  parallel_for(n, 16 * n, [&](int64_t begin, int64_t end) {
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__AVX2__)
+    if constexpr (std::is_same_v<R, float>)
+      if (cpu_has_avx2_only()) return adam_range_avx2<Decoupled>(p, g, m, v, vmax, begin, end, s);
+#endif
+    adam_range<R, Decoupled>(p, g, m, v, vmax, begin, end, s);
+  });
 }
 
 }  // namespace cpu
