@@ -1,6 +1,7 @@
-// libFuzzer harness: the fashion_mnist example's command-line parsing (util::ArgParser via
-// examples/fashion_mnist/options.hpp). The input is split at NUL bytes into argv[1..]. Bad
-// command lines must be rejected with ember::Error; usage() must always render.
+// libFuzzer harness: the fashion_mnist example's command-line parsing (the kit's standard
+// flags and the example's own, via examples/fashion_mnist/options.hpp). The input is split at NUL
+// bytes into argv[1..]. Bad command lines must be rejected with ember::Error; usage() must always
+// render.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,11 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   std::vector<const char*> argv;
   for (const std::string& w : words) argv.push_back(w.c_str());
+  static const ember::kit::Example example = fashion_mnist::make_example();
   try {
-    const fashion_mnist::Args a = fashion_mnist::parse_args(int(argv.size()), argv.data());
-    (void)a;
+    const ember::kit::Run run = example.parse(int(argv.size()), argv.data());
+    (void)fashion_mnist::read_args(run);
   } catch (const ember::Error&) {
   }
-  (void)fashion_mnist::usage();
+  (void)example.parser().usage();
   return 0;
 }

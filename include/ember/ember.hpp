@@ -1,5 +1,5 @@
 // The umbrella header: tensors, autograd, the elementwise / reduction / linear-algebra /
-// indexing ops, nn basics (Module, Linear, activations, dropout, init, losses), optim,
+// indexing / sorting ops, categorical sampling, nn basics (Module, Linear, activations, dropout, init, losses), optim,
 // checkpoints and data loading. Each op family has its own umbrella, so a program pays the
 // compile time only for what it uses (a user file including this one compiles in about 5 s):
 //   <ember/vision.hpp>       convolutions, pooling, upsampling, batch/group/instance norm
@@ -20,8 +20,10 @@
 #include <ember/ops/layer_norm.hpp>
 #include <ember/ops/linalg.hpp>
 #include <ember/ops/reduce_more.hpp>
+#include <ember/ops/sampling.hpp>
 #include <ember/ops/shape.hpp>
 #include <ember/ops/softmax.hpp>
+#include <ember/ops/sort.hpp>
 #include <ember/ops/unary.hpp>
 
 #include <ember/nn/activation.hpp>

@@ -188,6 +188,7 @@ void matmul_suite() {
 
 #include "suite_indexing.hpp"
 #include "suite_pointwise.hpp"
+#include "suite_sort.hpp"
 #include "suite_spatial.hpp"
 #include "suite_spectral.hpp"
 #include "suite_module.hpp"

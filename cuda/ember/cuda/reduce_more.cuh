@@ -1,7 +1,7 @@
 // The kernels and launchers of backend/reduce.hpp: sum, max / min / argmax / argmin /
-// logsumexp / var / std over the middle dim of a contiguous [outer, n, inner] tensor, and
-// pick / place along that dim (max(dim)'s values and gradient). The block reductions they share
-// with other families are in reduce.cuh.
+// logsumexp / var / std over the middle dim of a contiguous [outer, n, inner] tensor, pick /
+// place along that dim (max(dim)'s values and gradient), and the cumulative sum along it. The
+// block reductions they share with other families are in reduce.cuh.
 //
 // Reducers mirror the CPU ones in backend/cpu/reduce.hpp (same accumulator types, same merge
 // rules), so results agree up to summation order. Each has an aggregate Acc (no default member
@@ -18,6 +18,7 @@
 #include <cfloat>
 #include <climits>
 #include <cstdint>
+#include <cub/block/block_scan.cuh>
 #include <type_traits>
 
 #include <ember/backend/cuda/api.hpp>
@@ -294,6 +295,52 @@ __global__ void place_kernel(T* __restrict__ out, const T* __restrict__ src,
   }
 }
 
+// ---------------------------------------------------------------- cumulative sum
+
+constexpr int kScanThreads = 256;
+
+// inner == 1: one block per row (grid-stride over rows). The row is scanned in tiles of
+// kScanThreads elements with a block scan, the running total of the tiles before carried in
+// (AccOf: double for float). reverse walks the row from its end.
+template <class T>
+__global__ void __launch_bounds__(kScanThreads)
+    cumsum_rows_kernel(T* __restrict__ out, const T* __restrict__ x, int64_t outer, int64_t n,
+                       bool reverse) {
+  using A = typename AccOf<T>::type;
+  using Scan = cub::BlockScan<A, kScanThreads>;
+  __shared__ typename Scan::TempStorage temp;
+  for (int64_t row = blockIdx.x; row < outer; row += gridDim.x) {
+    A carry = 0;
+    for (int64_t base = 0; base < n; base += kScanThreads) {
+      const int64_t k = base + threadIdx.x;
+      const int64_t at = row * n + (reverse ? n - 1 - k : k);
+      A v = k < n ? A(x[at]) : A(0), tile_total;
+      Scan(temp).InclusiveSum(v, v, tile_total);
+      if (k < n) out[at] = T(carry + v);
+      carry += tile_total;
+      __syncthreads();  // temp is reused by the next tile
+    }
+  }
+}
+
+// inner > 1: one thread per (o, i) column, summing along n in order (coalesced over i).
+template <class T>
+__global__ void cumsum_columns_kernel(T* __restrict__ out, const T* __restrict__ x, int64_t outer,
+                                      int64_t n, int64_t inner, bool reverse) {
+  using A = typename AccOf<T>::type;
+  const int64_t total = outer * inner;
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < total; c += stride) {
+    const int64_t o = c / inner, i = c % inner;
+    A acc = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t at = (o * n + (reverse ? n - 1 - k : k)) * inner + i;
+      acc += A(x[at]);
+      out[at] = T(acc);
+    }
+  }
+}
+
 }  // namespace ember::cuda::kernels
 
 namespace ember::cuda {
@@ -423,6 +470,26 @@ void place_dim(T* out, const T* src, const int64_t* idx, int64_t outer, int64_t 
   EMBER_CUDA_CHECK_LAUNCH();
 }
 
+template <class T>
+void cumsum_dim(T* out, const T* x, int64_t outer, int64_t n, int64_t inner, bool reverse,
+                int device) {
+  if (outer * n * inner == 0) return;
+  detail::use_device(device);
+  cudaStream_t st = detail::stream(device);
+  if (inner == 1) {
+    const unsigned blocks =
+        unsigned(std::min<int64_t>(outer, int64_t(detail::sm_count(device)) * 8));
+    kernels::cumsum_rows_kernel<T>
+        <<<blocks, kernels::kScanThreads, 0, st>>>(out, x, outer, n, reverse);
+  } else {
+    constexpr int threads = detail::kReduceColumnThreads;
+    kernels::cumsum_columns_kernel<T>
+        <<<detail::grid_for(outer * inner, threads, device), threads, 0, st>>>(out, x, outer, n,
+                                                                               inner, reverse);
+  }
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
 // The two dtypes with CUDA kernels.
 template void sum_dim<float>(float*, const float*, int64_t, int64_t, int64_t, int);
 template void sum_dim<double>(double*, const double*, int64_t, int64_t, int64_t, int);
@@ -438,5 +505,8 @@ template void place_dim<float>(float*, const float*, const int64_t*, int64_t, in
                                int);
 template void place_dim<double>(double*, const double*, const int64_t*, int64_t, int64_t,
                                 int64_t, int);
+
+template void cumsum_dim<float>(float*, const float*, int64_t, int64_t, int64_t, bool, int);
+template void cumsum_dim<double>(double*, const double*, int64_t, int64_t, int64_t, bool, int);
 
 }  // namespace ember::cuda

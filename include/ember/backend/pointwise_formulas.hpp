@@ -31,7 +31,8 @@ namespace ember::pointwise {
 #define EMBER_POINTWISE_OPS(X)                                                                  \
   X(Neg) X(AddScalar) X(MulScalar) X(RSubScalar) X(RDivScalar) X(PowScalar) X(SafeLog) X(Exp)   \
   X(Log) X(Sqrt) X(Rsqrt) X(Square) X(Reciprocal) X(Sin) X(Cos) X(Tanh) X(Erf) X(Abs) X(Clamp)  \
-  X(Relu) X(LeakyRelu) X(Elu) X(Gelu) X(GeluTanh) X(Sigmoid) X(Softplus) X(Silu)
+  X(Relu) X(LeakyRelu) X(Elu) X(Gelu) X(GeluTanh) X(Sigmoid) X(Softplus) X(Silu) X(Round)     \
+  X(Floor) X(Ceil)
 
 enum class Op : int {
 #define EMBER_POINTWISE_ENUM(name) name,
@@ -276,6 +277,54 @@ struct Formula<Op::Abs> {  // real x (complex abs is real-valued: ops/unary.hpp)
   }
   template <class T>  // sign(x), 0 at 0 (PyTorch's choice) and at NaN
   EMBER_HOST_DEVICE static T derivative(T x, Scalars<T>) { return T((x > T(0)) - (x < T(0))); }
+};
+
+// Rounding to an integer value, in x's type. A step function: the derivative is 0 wherever it
+// exists, and PyTorch takes 0 at the jumps too, so the gradient is zero everywhere (and, as a
+// constant mask, under create_graph). NaN and +-inf pass through; integer x is unchanged.
+template <>
+struct Formula<Op::Round> {  // to nearest, ties to even (torch.round): 0.5 -> 0, 1.5 -> 2
+  static constexpr bool from_output = false, piecewise_constant = true;
+  template <class T>
+  EMBER_HOST_DEVICE static T value(T x, Scalars<T>) {
+    using std::nearbyint;  // the default rounding mode is to nearest, ties to even
+    if constexpr (std::is_floating_point_v<T>)
+      return nearbyint(x);
+    else
+      return x;
+  }
+  template <class T>
+  EMBER_HOST_DEVICE static T derivative(T, Scalars<T>) { return T(0); }
+};
+
+template <>
+struct Formula<Op::Floor> {  // the largest integer value <= x
+  static constexpr bool from_output = false, piecewise_constant = true;
+  template <class T>
+  EMBER_HOST_DEVICE static T value(T x, Scalars<T>) {
+    using std::floor;
+    if constexpr (std::is_floating_point_v<T>)
+      return floor(x);
+    else
+      return x;
+  }
+  template <class T>
+  EMBER_HOST_DEVICE static T derivative(T, Scalars<T>) { return T(0); }
+};
+
+template <>
+struct Formula<Op::Ceil> {  // the smallest integer value >= x
+  static constexpr bool from_output = false, piecewise_constant = true;
+  template <class T>
+  EMBER_HOST_DEVICE static T value(T x, Scalars<T>) {
+    using std::ceil;
+    if constexpr (std::is_floating_point_v<T>)
+      return ceil(x);
+    else
+      return x;
+  }
+  template <class T>
+  EMBER_HOST_DEVICE static T derivative(T, Scalars<T>) { return T(0); }
 };
 
 template <>

@@ -1,9 +1,9 @@
 // Reduction kernels of ops/reduce.hpp and ops/reduce_more.hpp on the input's device: sum,
-// mean, max / min / logsumexp / var / std, argmax / argmin, and the pick / place of max(x,
-// dim)'s values and gradient. The CPU runs cpu::reduce with a Reducer (backend/cpu/reduce.hpp);
-// CUDA the kernels of cuda/ember/cuda/reduce_more.cuh, over the middle dim of a contiguous
-// [outer, n, inner] tensor (block reductions shared with other families are in reduce.cuh).
-// Kernels only; the ops record the rules.
+// mean, max / min / logsumexp / var / std, argmax / argmin, the pick / place of max(x,
+// dim)'s values and gradient, and the cumulative sum. The CPU runs cpu::reduce with a Reducer
+// (backend/cpu/reduce.hpp); CUDA the kernels of cuda/ember/cuda/reduce_more.cuh, over the
+// middle dim of a contiguous [outer, n, inner] tensor (block reductions shared with other
+// families are in reduce.cuh). Kernels only; the ops record the rules.
 #pragma once
 
 #include <algorithm>
@@ -51,6 +51,13 @@ void pick_dim(T* out, const T* src, const int64_t* idx, int64_t outer, int64_t n
 template <class T>
 void place_dim(T* out, const T* src, const int64_t* idx, int64_t outer, int64_t n, int64_t inner,
                int device);
+
+// The cumulative sum along the middle dim of a contiguous [outer, n, inner] x (reverse: from
+// the end of the dim): out[o, j, i] = sum over r <= j (r >= j) of x[o, r, i], accumulated in
+// double for float. Into a contiguous out of x's shape.
+template <class T>
+void cumsum_dim(T* out, const T* x, int64_t outer, int64_t n, int64_t inner, bool reverse,
+                int device);
 
 }  // namespace cuda
 
@@ -274,6 +281,33 @@ Tensor<int64_t> arg_reduce(const Tensor<T>& x, const std::vector<int64_t>& rdims
   const Tensor<int64_t> idx = cpu::reduce<int64_t>(x, rdims, true, cpu::ArgReducer<T, Max>{});
   if (values) *values = cpu::pick(x.detach(), idx, rdims).view(shape);
   return idx.view(shape);
+}
+
+// The cumulative sum of x along the wrapped dim d (reverse: from the end of the dim, the
+// gradient of the forward one), a fresh contiguous tensor of x's shape. A complex cumsum on
+// CUDA is the real one over the (re, im) pairs, the pair one more inner dim: the two parts
+// sum independently.
+template <class T>
+Tensor<T> cumsum(const Tensor<T>& x, int64_t d, bool reverse, const char* name) {
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
+  if (out.numel() == 0) return out;
+  const auto [outer, n, inner] = split_at_dim(x.shape(), d);
+  const Tensor<T> xc = x.detach().contiguous();
+  if (on_cuda(name, x)) {
+    if constexpr (cuda_kernels_v<T>) {
+      cuda::cumsum_dim(out.data_ptr(), xc.data_ptr(), outer, n, inner, reverse, x.device().index);
+      return out;
+    } else if constexpr (is_complex_v<T> && cuda_kernels_v<real_t<T>>) {
+      using R = real_t<T>;  // std::complex<R> is an array of two R (the standard guarantees it)
+      cuda::cumsum_dim(reinterpret_cast<R*>(out.data_ptr()),
+                       reinterpret_cast<const R*>(xc.data_ptr()), outer, n, 2 * inner, reverse,
+                       x.device().index);
+      return out;
+    }
+    no_cuda_kernel<T>(name);
+  }
+  cpu::cumsum(out.data_ptr(), xc.data_ptr(), outer, n, inner, reverse);
+  return out;
 }
 
 }  // namespace backend

@@ -1,12 +1,15 @@
-// More reductions: var, std, max / min, amax / amin, argmax / argmin, logsumexp. The kernels
-// are in backend/reduce.hpp (CPU Reducers: backend/cpu/reduce.hpp). Gradients:
+// More reductions: var, std, max / min, amax / amin, argmax / argmin, logsumexp, and the
+// cumulative sum cumsum. The kernels are in backend/reduce.hpp (CPU Reducers:
+// backend/cpu/reduce.hpp). Gradients:
 //   var:        g * 2 (x - mean(x)) / (n - correction), from differentiable ops;
 //   std:        g * (x - mean(x)) / ((n - correction) * std);
 //   max(x, dim) / min(x, dim): g goes to the one index returned (the first occurrence of the
 //               extreme value, as PyTorch's max(dim) does);
 //   max(x) / min(x) (all elements) and amax / amin: g is split evenly among tied elements,
 //               as PyTorch does for these;
-//   logsumexp:  g * softmax(x) over the reduced dims.
+//   logsumexp:  g * softmax(x) over the reduced dims;
+//   cumsum:     the cumulative sum of g taken from the end of the dim (each input element
+//               feeds every output at or after it).
 // All rules are differentiable, so second derivatives work.
 #pragma once
 
@@ -140,6 +143,18 @@ Tensor<T> softmax_over(const Tensor<T>& x, const std::vector<int64_t>& rdims) {
   for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i])] = int64_t(i);
   const Tensor<T> xp = x.permute(perm);
   return softmax(xp.reshape(flat), -1).reshape(xp.shape()).permute(inverse);
+}
+
+// The cumulative sum along the wrapped dim d, from the start (or, reverse, from the end) of the
+// dim. Linear, so its rule is the other direction's cumsum of g, itself recorded: gradients of
+// any order.
+template <class T>
+Tensor<T> cumsum_along(const Tensor<T>& x, int64_t d, bool reverse) {
+  Tensor<T> out = backend::cumsum(x, d, reverse, "cumsum");
+  if (any_requires_grad(x))
+    record(out, "cumsum", {x},
+           [d, reverse](const Tensor<T>& g) -> Grads { return {cumsum_along(g, d, !reverse)}; });
+  return out;
 }
 
 }  // namespace detail
@@ -277,6 +292,14 @@ Tensor<T> logsumexp(const Tensor<T>& x, const std::vector<int64_t>& dims = {},
            });
   }
   return out;
+}
+
+// out[..., j, ...] = x[..., 0, ...] + ... + x[..., j, ...] along dim (like torch.cumsum); a
+// 0-d x is its own cumsum. Sums accumulate in double for float.
+template <class T>
+Tensor<T> cumsum(const Tensor<T>& x, int64_t dim) {
+  static_assert(is_differentiable_v<T>, "cumsum: needs a floating-point or complex tensor");
+  return detail::cumsum_along(x, wrap_dim(dim, x.dim(), "cumsum"), false);
 }
 
 }  // namespace ember

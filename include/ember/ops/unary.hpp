@@ -1,5 +1,5 @@
 // Elementwise math of one tensor: exp, log, sqrt, rsqrt, square, reciprocal, sin, cos, tanh,
-// erf, abs, clamp, clamp_min, clamp_max.
+// erf, abs, clamp, clamp_min, clamp_max, round, floor, ceil.
 //
 // Every op here (and in ops/activation.hpp) is one call of pointwise_op: the value on the
 // tensor's device (backend/pointwise.hpp, from the op's Formula in
@@ -9,8 +9,8 @@
 //   derivative, on the input or on the saved output;
 // - under create_graph, the op's graph rule: the derivative written with differentiable ops,
 //   recomputed from the input, so second derivatives are right. Piecewise-constant
-//   derivatives (abs, clamp, relu, leaky_relu) need none: the rule multiplies by the
-//   derivative as a constant mask, whose own derivative is zero almost everywhere.
+//   derivatives (abs, clamp, relu, leaky_relu, round, floor, ceil) need none: the rule multiplies
+//   by the derivative as a constant mask, whose own derivative is zero almost everywhere.
 #pragma once
 
 #include <cmath>
@@ -212,6 +212,29 @@ Tensor<T> clamp_min(const Tensor<T>& x, std::type_identity_t<T> min) {
 template <class T>
 Tensor<T> clamp_max(const Tensor<T>& x, std::type_identity_t<T> max) {
   return clamp(x, std::nullopt, std::optional<T>(max));
+}
+
+// ---------------------------------------------------------------- round, floor, ceil
+
+// Rounding to integer values, in x's type (like torch.round / floor / ceil). round breaks ties
+// to even (2.5 -> 2, -0.5 -> -0), as torch.round and std::nearbyint. The gradient is zero
+// everywhere, the jumps included (PyTorch's convention), and stays zero under create_graph.
+template <class T>
+Tensor<T> round(const Tensor<T>& x) {
+  static_assert(!is_complex_v<T>, "round: complex tensors are not supported");
+  return detail::pointwise_op<pointwise::Op::Round>(x, "round");
+}
+
+template <class T>
+Tensor<T> floor(const Tensor<T>& x) {
+  static_assert(!is_complex_v<T>, "floor: complex tensors are not supported");
+  return detail::pointwise_op<pointwise::Op::Floor>(x, "floor");
+}
+
+template <class T>
+Tensor<T> ceil(const Tensor<T>& x) {
+  static_assert(!is_complex_v<T>, "ceil: complex tensors are not supported");
+  return detail::pointwise_op<pointwise::Op::Ceil>(x, "ceil");
 }
 
 }  // namespace ember

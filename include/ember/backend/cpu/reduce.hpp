@@ -1,6 +1,6 @@
 // Reductions over any set of dimensions, and the Reducers of ember's reductions (sum, mean,
 // var / std, max / min, argmax / argmin, logsumexp); pick / place along reduced dims (the
-// values of max(x, dim) and their gradient).
+// values of max(x, dim) and their gradient); the cumulative sum along a dim.
 //
 // Two layouts are fast: the reduced dims are the innermost ones (each output reduces one
 // contiguous run) or the outermost ones (rows are combined elementwise, as a bias gradient
@@ -300,6 +300,29 @@ Tensor<T> place(const Tensor<T>& src, const Tensor<int64_t>& idx, const Shape& i
   T* o = out.data_ptr();
   for (int64_t j = 0; j < idx.numel(); ++j) o[off[size_t(j)]] = sc.data_ptr()[j];
   return out;
+}
+
+// ---------------------------------------------------------------- cumulative sums
+
+// out[o, j, i] = sum over r <= j of x[o, r, i] (reverse: over r >= j), along the middle dim of
+// a contiguous [outer, n, inner] x. Each column accumulates in order in sum_acc_t<T> (double
+// for float, as the sums), so a float cumsum keeps its digits over long rows.
+template <class T>
+void cumsum(T* out, const T* x, int64_t outer, int64_t n, int64_t inner, bool reverse) {
+  using Acc = sum_acc_t<T>;
+  parallel_for(outer, outer * n * inner, [&](int64_t begin, int64_t end) {
+    std::vector<Acc> acc(static_cast<size_t>(inner));
+    for (int64_t o = begin; o < end; ++o) {
+      std::fill(acc.begin(), acc.end(), Acc(0));
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t at = (o * n + (reverse ? n - 1 - k : k)) * inner;
+        for (int64_t i = 0; i < inner; ++i) {
+          acc[size_t(i)] += Acc(x[at + i]);
+          out[at + i] = T(acc[size_t(i)]);
+        }
+      }
+    }
+  });
 }
 
 }  // namespace cpu
