@@ -568,6 +568,11 @@ TEST_CASE("DataCache generates once, regenerates on a changed parameter or a cor
   CHECK(Tensor<float>(second[0].second.impl).to_vector() ==
         Tensor<float>(first[0].second.impl).to_vector());
   CHECK(Tensor<int64_t>(second[1].second.impl).to_vector() == std::vector<int64_t>{7, 8, 9});
+  // Typed lookup by name: the dtype and the name are checked.
+  CHECK(cached_tensor<int64_t>(second, "y").to_vector() == std::vector<int64_t>{7, 8, 9});
+  CHECK(cached_tensor<float>(second, "x").shape() == Shape{3, 4});
+  CHECK_THROWS_WITH_AS(cached_tensor<double>(second, "x"), doctest::Contains("holds float32"), Error);
+  CHECK_THROWS_WITH_AS(cached_tensor<float>(second, "z"), doctest::Contains("no tensor named 'z'"), Error);
 
   // A changed parameter is another data set: generated, in its own file.
   const CacheParams changed = CacheParams().set("n", 3).set("seed", 2);

@@ -17,7 +17,7 @@ build=${1:-build}
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build "$build" -j2 --target ember_tests ember_train_mlp
+cmake --build "$build" -j2 --target ember_unit_tests
 
 # core type -> the /proc/cpuinfo flags its kernels need
 declare -A needs=(

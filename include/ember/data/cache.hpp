@@ -129,6 +129,20 @@ inline std::filesystem::path default_cache_dir(const std::filesystem::path& outp
   return output_dir / "cache";
 }
 
+// The tensor called `name` in a cached data set, as a Tensor<T>; ember::Error names the entry
+// when it is missing or holds another dtype.
+template <class T>
+Tensor<T> cached_tensor(const StateDict& tensors, const std::string& name) {
+  for (const auto& [key, t] : tensors)
+    if (key == name) {
+      EMBER_CHECK(t.defined() && t.impl->dtype == dtype_v<T>, "cached_tensor: '", name, "' holds ",
+                  t.defined() ? dtype_name(t.impl->dtype) : "nothing", "; expected ",
+                  dtype_name(dtype_v<T>));
+      return Tensor<T>(t.impl);
+    }
+  fail("cached_tensor: no tensor named '", name, "' among the ", tensors.size(), " cached");
+}
+
 // FNV-1a 64 over every tensor's name, dtype, shape and bytes (row-major), in order.
 inline uint64_t state_checksum(const StateDict& tensors) {
   uint64_t h = kFnv64Offset;

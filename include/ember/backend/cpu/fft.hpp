@@ -27,6 +27,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -57,6 +58,21 @@ namespace ember::cpu::fft {
 inline constexpr int64_t kBluesteinPrime = 61;
 // Rows transformed together (as interleaved lanes) by r2c / c2r.
 inline constexpr int64_t kRowBlock = 16;
+
+// Per-thread scratch buffers that only grow, one per slot: the transforms' temporaries are
+// reused from call to call. Allocated per call, a buffer of 128 KiB or more (a half-length
+// FFT of 1024 doubles times kRowBlock lanes) is a fresh mmap with a page fault per 4 KiB every
+// time, which made a [100, 1024] double rfft ten times slower than the float one. Slots:
+// r2c / c2r use 0-2, rfft2 / irfft2 3-4 (they call r2c / c2r inside), c2c 5.
+namespace detail {
+template <class C>
+C* scratch(int slot, int64_t n) {
+  thread_local std::array<std::vector<C>, 6> buffers;
+  std::vector<C>& b = buffers[size_t(slot)];
+  if (b.size() < size_t(n)) b.resize(size_t(n));
+  return b.data();
+}
+}  // namespace detail
 
 namespace detail {
 
@@ -493,9 +509,8 @@ void c2c(const std::complex<R>* in, std::complex<R>* out, int64_t outer, int64_t
   // several outer rows could be interleaved, but each row is transformed on its own here.
   const double logn = std::log2(double(n) + 1.0);
   detail::fft_parallel(outer, int64_t(double(outer * n * inner) * logn * 4), [&](int64_t b, int64_t e) {
-    std::vector<C> work(static_cast<size_t>(plan->work_size(inner)));
-    for (int64_t o = b; o < e; ++o)
-      plan->execute(x + o * n * inner, y + o * n * inner, work.data(), inner, scale);
+    C* work = detail::scratch<C>(5, plan->work_size(inner));
+    for (int64_t o = b; o < e; ++o) plan->execute(x + o * n * inner, y + o * n * inner, work, inner, scale);
   });
 }
 
@@ -517,11 +532,11 @@ void r2c(const R* in, std::complex<R>* out, int64_t rows, int64_t n, R scale, bo
   if (n % 2 == 1 || n == 2) {
     auto plan = get_plan<R>(n, -1);
     run([&](int64_t b, int64_t e) {
-      std::vector<C> z(static_cast<size_t>(n)), f(static_cast<size_t>(n)), w(static_cast<size_t>(plan->work_size(1)));
+      C *z = detail::scratch<C>(0, n), *f = detail::scratch<C>(1, n), *w = detail::scratch<C>(2, plan->work_size(1));
       for (int64_t r = b; r < e; ++r) {
         for (int64_t j = 0; j < n; ++j) z[j] = {in[r * n + j], R(0)};
-        plan->execute(z.data(), f.data(), w.data(), 1, scale);
-        std::memcpy(y + r * h, f.data(), sizeof(C) * size_t(h));
+        plan->execute(z, f, w, 1, scale);
+        std::memcpy(y + r * h, f, sizeof(C) * size_t(h));
       }
     });
     return;
@@ -535,19 +550,19 @@ void r2c(const R* in, std::complex<R>* out, int64_t rows, int64_t n, R scale, bo
   // Rows go through the half-length FFT kRowBlock at a time, interleaved as lanes ([N][B]),
   // so every butterfly loop is unit-stride over rows and vectorises even for short n.
   run([&](int64_t b, int64_t e) {
-    std::vector<C> zin(static_cast<size_t>(N * kRowBlock)), Z(static_cast<size_t>(N * kRowBlock)),
-        w(static_cast<size_t>(plan->work_size(kRowBlock)));
+    C *zin = detail::scratch<C>(0, N * kRowBlock), *Z = detail::scratch<C>(1, N * kRowBlock),
+      *w = detail::scratch<C>(2, plan->work_size(kRowBlock));
     for (int64_t r0 = b; r0 < e; r0 += kRowBlock) {
       const int64_t B = std::min<int64_t>(kRowBlock, e - r0);
       for (int64_t lane = 0; lane < B; ++lane) {
         const R* xr = in + (r0 + lane) * n;
         for (int64_t j = 0; j < N; ++j) zin[j * B + lane] = {xr[2 * j], xr[2 * j + 1]};
       }
-      plan->execute(zin.data(), Z.data(), w.data(), B, R(1));
+      plan->execute(zin, Z, w, B, R(1));
       // X_k = E_k + t_k O_k, E_k = (Z_k + conj Z_{N-k}) / 2, O_k = (Z_k - conj Z_{N-k}) / 2i.
       for (int64_t k = 0; k <= N; ++k) {
-        const C* zkp = Z.data() + (k == N ? 0 : k) * B;
-        const C* zcp = Z.data() + (k == 0 ? 0 : N - k) * B;
+        const C* zkp = Z + (k == N ? 0 : k) * B;
+        const C* zcp = Z + (k == 0 ? 0 : N - k) * B;
         const C tk = k == N ? C{R(-1), R(0)} : t[k];
         for (int64_t lane = 0; lane < B; ++lane) {
           const C zk = zkp[lane], zc = zcp[lane];
@@ -581,7 +596,7 @@ void c2r(const std::complex<R>* in, R* out, int64_t rows, int64_t n, R scale, bo
   if (n % 2 == 1 || n == 2) {
     auto plan = get_plan<R>(n, +1);
     run([&](int64_t b, int64_t e) {
-      std::vector<C> z(static_cast<size_t>(n)), f(static_cast<size_t>(n)), w(static_cast<size_t>(plan->work_size(1)));
+      C *z = detail::scratch<C>(0, n), *f = detail::scratch<C>(1, n), *w = detail::scratch<C>(2, plan->work_size(1));
       for (int64_t r = b; r < e; ++r) {
         const C* X = x + r * h;
         z[0] = {X[0].re, R(0)};
@@ -590,7 +605,7 @@ void c2r(const std::complex<R>* in, R* out, int64_t rows, int64_t n, R scale, bo
           z[n - k] = {X[k].re, -X[k].im};
         }
         if (n % 2 == 0) z[n / 2] = {X[n / 2].re, R(0)};
-        plan->execute(z.data(), f.data(), w.data(), 1, scale);
+        plan->execute(z, f, w, 1, scale);
         for (int64_t j = 0; j < n; ++j) out[r * n + j] = f[j].re;
       }
     });
@@ -601,8 +616,8 @@ void c2r(const std::complex<R>* in, R* out, int64_t rows, int64_t n, R scale, bo
   const auto tw = get_real_twiddles<R>(n, +1);  // exp(+2 pi i k / n)
   const C* t = tw->data();
   run([&](int64_t b, int64_t e) {
-    std::vector<C> Z(static_cast<size_t>(N * kRowBlock)), zout(static_cast<size_t>(N * kRowBlock)),
-        w(static_cast<size_t>(plan->work_size(kRowBlock)));
+    C *Z = detail::scratch<C>(0, N * kRowBlock), *zout = detail::scratch<C>(1, N * kRowBlock),
+      *w = detail::scratch<C>(2, plan->work_size(kRowBlock));
     for (int64_t r0 = b; r0 < e; r0 += kRowBlock) {
       const int64_t B = std::min<int64_t>(kRowBlock, e - r0);
       // Z_k = (X_k + conj X_{N-k}) + i t_k (X_k - conj X_{N-k}), with Im X_0 = Im X_N = 0.
@@ -618,7 +633,7 @@ void c2r(const std::complex<R>* in, R* out, int64_t rows, int64_t n, R scale, bo
           Z[k * B + lane] = {sr - pi, si + pr};  // + i * p
         }
       }
-      plan->execute(Z.data(), zout.data(), w.data(), B, scale);
+      plan->execute(Z, zout, w, B, scale);
       for (int64_t lane = 0; lane < B; ++lane) {
         R* o = out + (r0 + lane) * n;
         for (int64_t j = 0; j < N; ++j) {
@@ -641,12 +656,12 @@ void rfft2(const R* in, std::complex<R>* out, int64_t batch, int64_t n0, int64_t
   auto plan = get_plan<R>(n0, -1);
   const double logn = std::log2(double(n0 * n1) + 1.0);
   detail::fft_parallel(batch, int64_t(double(batch * n0 * n1) * logn * 2), [&](int64_t b, int64_t e) {
-    std::vector<C> tmp(static_cast<size_t>(n0 * h)), work(static_cast<size_t>(plan->work_size(h)));
+    C *tmp = detail::scratch<C>(3, n0 * h), *work = detail::scratch<C>(4, plan->work_size(h));
     for (int64_t i = b; i < e; ++i) {
       std::complex<R>* slab = out + i * n0 * h;
       r2c<R>(in + i * n0 * n1, slab, n0, n1, R(1), false);
-      plan->execute(reinterpret_cast<const C*>(slab), tmp.data(), work.data(), h, scale);
-      std::memcpy(static_cast<void*>(slab), tmp.data(), sizeof(C) * size_t(n0 * h));
+      plan->execute(reinterpret_cast<const C*>(slab), tmp, work, h, scale);
+      std::memcpy(static_cast<void*>(slab), tmp, sizeof(C) * size_t(n0 * h));
     }
   });
 }
@@ -660,10 +675,10 @@ void irfft2(const std::complex<R>* in, R* out, int64_t batch, int64_t n0, int64_
   auto plan = get_plan<R>(n0, +1);
   const double logn = std::log2(double(n0 * n1) + 1.0);
   detail::fft_parallel(batch, int64_t(double(batch * n0 * n1) * logn * 2), [&](int64_t b, int64_t e) {
-    std::vector<C> tmp(static_cast<size_t>(n0 * h)), work(static_cast<size_t>(plan->work_size(h)));
+    C *tmp = detail::scratch<C>(3, n0 * h), *work = detail::scratch<C>(4, plan->work_size(h));
     for (int64_t i = b; i < e; ++i) {
-      plan->execute(reinterpret_cast<const C*>(in + i * n0 * h), tmp.data(), work.data(), h, R(1));
-      c2r<R>(reinterpret_cast<const std::complex<R>*>(tmp.data()), out + i * n0 * n1, n0, n1, scale, false);
+      plan->execute(reinterpret_cast<const C*>(in + i * n0 * h), tmp, work, h, R(1));
+      c2r<R>(reinterpret_cast<const std::complex<R>*>(tmp), out + i * n0 * n1, n0, n1, scale, false);
     }
   });
 }
