@@ -378,6 +378,11 @@ struct RGCNConvOptions {
   std::optional<int64_t> num_bases = std::nullopt;  // basis decomposition of the weights
   bool root_weight = true;
   bool bias = true;
+  // Keep the per-relation mean-aggregation matrices of the first call and reuse them while the
+  // node count matches, as GCNConv's `cached`: later calls do not read edge_index or
+  // edge_type. For a fixed graph (full-batch training) this removes the per-forward host work
+  // of sorting the edges by relation and building R CSR matrices.
+  bool cached = false;
 };
 
 // Schlichtkrull et al.: out_i = x_i Θ_root + sum_r mean_{j ->_r i} x_j Θ_r + b, with
@@ -392,7 +397,7 @@ class RGCNConv : public Module {
 
   RGCNConv(int64_t in_channels, int64_t out_channels, int64_t num_relations,
            RGCNConvOptions options = {}, Generator& gen = default_generator())
-      : in_(in_channels), out_(out_channels), relations_(num_relations) {
+      : in_(in_channels), out_(out_channels), relations_(num_relations), cached_(options.cached) {
     EMBER_CHECK(in_channels > 0 && out_channels > 0 && num_relations > 0,
                 "RGCNConv: expected positive sizes, got in=", in_channels, ", out=", out_channels,
                 ", num_relations=", num_relations);
@@ -415,35 +420,63 @@ class RGCNConv : public Module {
     if (options.bias) bias = register_parameter("bias", Tensor<T>::zeros({out_channels}));
   }
 
+  // The row-normalised aggregation matrix M_r[target, source] of every relation (M_r[i, j] =
+  // number of j ->_r i edges / number of edges into i of relation r); a relation without edges
+  // gets an undefined matrix. The edges are bucketed by relation in one counting-sort pass.
+  std::vector<sparse::CsrMatrix<T>> relation_matrices(int64_t num_nodes,
+                                                      const Tensor<int64_t>& edge_index,
+                                                      const Tensor<int64_t>& edge_type) const {
+    auto [src, dst] = gnn_detail::split_edges(edge_index, num_nodes, "RGCNConv");
+    EMBER_CHECK(edge_type.defined() && edge_type.dim() == 1 && edge_type.numel() == src.numel(),
+                "RGCNConv: expected edge_type of shape [", src.numel(), "], got ",
+                edge_type.defined() ? shape_str(edge_type.shape()) : std::string("undefined"));
+    ember::detail::check_index_bounds(edge_type, relations_, "RGCNConv (edge_type)", 0,
+                                      {relations_});
+    const Tensor<int64_t> types = edge_type.to(Device::cpu()).contiguous();
+    const int64_t* t = types.data_ptr();
+    const int64_t e = types.numel();
+    std::vector<int64_t> start(size_t(relations_ + 1), 0), order(static_cast<size_t>(e));
+    for (int64_t k = 0; k < e; ++k) ++start[size_t(t[k] + 1)];
+    for (int64_t r = 0; r < relations_; ++r) start[size_t(r + 1)] += start[size_t(r)];
+    std::vector<int64_t> next(start.begin(), start.end() - 1);
+    for (int64_t k = 0; k < e; ++k) order[size_t(next[size_t(t[k])]++)] = k;  // stable
+    std::vector<sparse::CsrMatrix<T>> out(static_cast<size_t>(relations_));
+    for (int64_t r = 0; r < relations_; ++r) {
+      const int64_t begin = start[size_t(r)], count = start[size_t(r + 1)] - begin;
+      if (count == 0) continue;
+      const Tensor<int64_t> idx = Tensor<int64_t>::from_vector(
+          std::vector<int64_t>(order.begin() + begin, order.begin() + begin + count), {count});
+      out[size_t(r)] =
+          gnn_detail::aggregation_matrix<T>(
+              {index_select(src, 0, idx), index_select(dst, 0, idx), Tensor<T>()}, num_nodes)
+              .row_normalize();
+    }
+    return out;
+  }
+
   // x [N, in], edge_type [E] in [0, num_relations) -> [N, out].
   Tensor<T> forward(const Tensor<T>& x, const Tensor<int64_t>& edge_index,
                     const Tensor<int64_t>& edge_type) {
     EMBER_CHECK(x.dim() == 2 && x.size(1) == in_, "RGCNConv(", in_, ", ", out_,
                 "): expected x of shape [N, ", in_, "], got ", shape_str(x.shape()));
     const int64_t n = x.size(0);
-    auto [src, dst] = gnn_detail::split_edges(edge_index, n, "RGCNConv");
-    EMBER_CHECK(edge_type.defined() && edge_type.dim() == 1 && edge_type.numel() == src.numel(),
-                "RGCNConv: expected edge_type of shape [", src.numel(), "], got ",
-                edge_type.defined() ? shape_str(edge_type.shape()) : std::string("undefined"));
-    ember::detail::check_index_bounds(edge_type, relations_, "RGCNConv (edge_type)", 0,
-                                      {relations_});
+    std::vector<sparse::CsrMatrix<T>> built;
+    if (!(cached_ && cache_nodes_ == n)) {
+      built = relation_matrices(n, edge_index, edge_type);
+      if (cached_) {
+        cache_ = built;
+        cache_nodes_ = n;
+      }
+    }
+    const std::vector<sparse::CsrMatrix<T>>& mats = cached_ ? cache_ : built;
     Tensor<T> w = weight;
     if (comp.defined())
       w = matmul(comp, weight.reshape({weight.size(0), in_ * out_})).view({relations_, in_, out_});
     Tensor<T> out = root.defined() ? matmul(x, root) : Tensor<T>::zeros({n, out_});
     if (bias.defined()) out = add(out, bias);
-    const Tensor<int64_t> types = edge_type.contiguous();
-    for (int64_t r = 0; r < relations_; ++r) {
-      std::vector<int64_t> sel;
-      for (int64_t k = 0; k < types.numel(); ++k)
-        if (types.data_ptr()[k] == r) sel.push_back(k);
-      if (sel.empty()) continue;
-      const Tensor<int64_t> idx = Tensor<int64_t>::from_vector(sel, {int64_t(sel.size())});
-      const auto m = gnn_detail::aggregation_matrix<T>(
-                         {index_select(src, 0, idx), index_select(dst, 0, idx), Tensor<T>()}, n)
-                         .row_normalize();
-      out = add(out, matmul(spmm(m, x), w.select(0, r)));
-    }
+    for (int64_t r = 0; r < relations_; ++r)
+      if (mats[size_t(r)].defined())
+        out = add(out, matmul(spmm(mats[size_t(r)], x), w.select(0, r)));
     return out;
   }
 
@@ -455,6 +488,9 @@ class RGCNConv : public Module {
 
  private:
   int64_t in_, out_, relations_;
+  bool cached_;
+  int64_t cache_nodes_ = -1;  // node count the cache was built for; -1: none yet
+  std::vector<sparse::CsrMatrix<T>> cache_;
 };
 
 }  // namespace ember::nn
