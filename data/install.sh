@@ -210,6 +210,18 @@ install_catalogue() {
   touch "$work/did-work"
 }
 
+# Cora ships in the repository (data/cora/, 4.1 MB, with its provenance): copied as it is.
+install_cora() {
+  mkdir -p "$root/cora"
+  local f
+  for f in cora.safetensors README.md; do
+    cmp -s "$script_dir/cora/$f" "$root/cora/$f" 2>/dev/null && continue
+    cp "$script_dir/cora/$f" "$root/cora/.tmp.$f"
+    mv "$root/cora/.tmp.$f" "$root/cora/$f"
+    touch "$work/did-work"
+  done
+}
+
 size_of() { du -sLh "$root/$1" 2>/dev/null | cut -f1; }
 
 # --- run every step, report every dataset -----------------------------------------------
@@ -250,6 +262,7 @@ for v in "${videos[@]}"; do
   step "video/$vname" "video/$vname.y4m" decode_video "$vname" "$vsrc" "$vsize" "$vcap"
 done
 step photos.tsv photos.tsv install_catalogue
+step cora cora install_cora
 
 echo "data: total $(du -sLh --exclude='.tmp.*' "$root" | cut -f1) in $root" \
   "($(du -sh --exclude='.tmp.*' "$root" | cut -f1) stored there, the rest linked)"

@@ -138,20 +138,30 @@ TEST_CASE("pde: a forced Navier-Stokes run stays finite and reports its CFL numb
 TEST_CASE("pde: GRF samples have the covariance they promise") {
   Generator gen(11);
   const int64_t batch = 4000, n = 32;
-  const data::Grf1dSpec spec{.sigma2 = 625, .tau = 5, .gamma = 2};
-  const auto u = data::grf_1d(batch, n, spec, gen);
-  REQUIRE(u.shape() == Shape{batch, n});
-  // Var u(x) = Σ_{|k| < n/2} λ_k (the Nyquist bin is empty).
-  double want = 0;
-  for (int64_t k = -(n / 2 - 1); k <= n / 2 - 1; ++k) {
-    const double kk = 2 * kPi * double(k);
-    want += 625 * std::pow(kk * kk + 25, -2);
+  for (bool zero_mean : {false, true}) {
+    const data::Grf1dSpec spec{.sigma2 = 625, .tau = 5, .gamma = 2, .zero_mean = zero_mean};
+    const auto u = data::grf_1d(batch, n, spec, gen);
+    REQUIRE(u.shape() == Shape{batch, n});
+    // Var u(x) = Σ_{|k| < n/2} λ_k (the Nyquist bin is empty; k = 0 too with zero_mean).
+    double want = 0;
+    for (int64_t k = -(n / 2 - 1); k <= n / 2 - 1; ++k) {
+      const double kk = 2 * kPi * double(k);
+      if (k != 0 || !zero_mean) want += 625 * std::pow(kk * kk + 25, -2);
+    }
+    const auto v = u.to_vector();
+    double var = 0, worst_mean = 0;
+    for (double x : v) var += x * x;
+    var /= double(v.size());
+    CHECK(var == doctest::Approx(want).epsilon(0.05));
+    for (int64_t b = 0; b < batch; ++b) {
+      double mean = 0;
+      for (int64_t j = 0; j < n; ++j) mean += v[size_t(b * n + j)] / double(n);
+      worst_mean = std::max(worst_mean, std::abs(mean));
+    }
+    if (zero_mean) CHECK(worst_mean < 1e-12);
+    else CHECK(worst_mean > 0.5);  // the mean mode has variance 1: some sample's mean is large
   }
-  const auto v = u.to_vector();
-  double var = 0;
-  for (double x : v) var += x * x;
-  var /= double(v.size());
-  CHECK(var == doctest::Approx(want).epsilon(0.05));
+  const data::Grf1dSpec spec;
 
   // 2-D: the mean mode is zero, so every sample has spatial mean zero.
   const auto w = data::grf_2d(3, 16, data::ns_grf(), gen);

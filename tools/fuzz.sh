@@ -6,7 +6,7 @@
 #   tools/fuzz.sh --jobs J         # run J harnesses at the same time (default 1)
 #   tools/fuzz.sh --corpus-only    # build, then run each harness over fuzz/corpus/<name> and
 #                                  # fuzz/regressions/<name> only (seconds; what CI runs)
-#   tools/fuzz.sh --only NAME      # one harness (safetensors, idx, image, json, args, graph_tool)
+#   tools/fuzz.sh --only NAME      # one harness (safetensors, idx, image, json, args, graph_tool, y4m)
 #
 # Harnesses are built with -fsanitize=fuzzer,address,undefined into build-fuzz/. Fuzzing starts
 # from a copy of the seed corpus in build-fuzz/corpus/<name> (new inputs land there, not in the
@@ -40,7 +40,7 @@ if [ -z "$CXX" ]; then
   exit 1
 fi
 
-names=(safetensors idx image json args graph_tool)
+names=(safetensors idx image json args graph_tool y4m)
 [ -n "$only" ] && names=("$only")
 out=build-fuzz
 mkdir -p "$out"

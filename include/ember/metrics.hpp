@@ -9,11 +9,13 @@
 //   metrics/boxes.hpp           boxes, box and mask IoU, connected components
 //   metrics/retrieval.hpp       recall@k
 //   metrics/summary.hpp         mean, sample std, median, "mean ± std (n seeds)"
+//   metrics/captioning.hpp      CIDEr-D, CIDEr, Self-CIDEr (captions)
 #pragma once
 
 #include <ember/metrics/assignment.hpp>
 #include <ember/metrics/attribution.hpp>
 #include <ember/metrics/boxes.hpp>
+#include <ember/metrics/captioning.hpp>
 #include <ember/metrics/classification.hpp>
 #include <ember/metrics/clustering.hpp>
 #include <ember/metrics/confusion.hpp>

@@ -1,6 +1,7 @@
 // Small dense float64 linear algebra on the host: the Matrix type (to and from tensors),
 // Householder QR, symmetric eigendecomposition (all pairs, or the top k by subspace
-// iteration), Cholesky with solves and ridge regression, and PCA. Link -lopenblas.
+// iteration), Cholesky with solves, ridge regression (and its k-fold choice of lambda), and
+// PCA. Link -lopenblas.
 #pragma once
 
 #include <ember/numeric/cholesky.hpp>
@@ -8,3 +9,4 @@
 #include <ember/numeric/matrix.hpp>
 #include <ember/numeric/pca.hpp>
 #include <ember/numeric/qr.hpp>
+#include <ember/numeric/ridge_cv.hpp>

@@ -59,16 +59,20 @@ Tensor<C> on(const std::vector<C>& values, const Shape& shape, const Device& dev
 // ------------------------------------------------------------------ Gaussian random fields
 
 // Covariance sigma2 (-Δ + tau² I)^(-gamma) on the periodic unit interval (the FNO Burgers
-// benchmark's u0 ~ N(0, 625 (-Δ + 25 I)^-2) is {625, 5, 2}).
+// benchmark's u0 ~ N(0, 625 (-Δ + 25 I)^-2) is {625, 5, 2}). zero_mean fixes the mean mode at
+// 0 as FNO's generator (GRF1.m, mean m = 0) does: viscous Burgers conserves the mean, and a
+// random mean would dominate u(., 1) (the other modes decay by e^{-4π²νk²}) and make the
+// relative error of a sample with a mean near 0 meaningless.
 struct Grf1dSpec {
   double sigma2 = 625.0;
   double tau = 5.0;
   double gamma = 2.0;
+  bool zero_mean = true;
 };
 inline Grf1dSpec burgers_grf() { return {}; }
 
-// B samples of n points, mean zero in distribution (the mean mode is sampled too: its variance
-// is sigma2 tau^(-2 gamma)). Field u = Σ_k c_k e^{2πikx} with c_{-k} = conj(c_k) and, for k ≥ 1,
+// B samples of n points, mean zero (exactly, with zero_mean; else in distribution, the mean
+// mode's variance being sigma2 tau^(-2 gamma)). Field u = Σ_k c_k e^{2πikx} with c_{-k} = conj(c_k) and, for k ≥ 1,
 // c_k = sqrt(λ_k) (a - ib) / √2, a, b ~ N(0, 1), so that Cov(u(x), u(y)) = Σ_k λ_k e^{2πik(x-y)};
 // the Nyquist bin is left at zero (a real field cannot carry its sine part).
 inline Tensor<double> grf_1d(int64_t batch, int64_t n, const Grf1dSpec& spec, Generator& gen,
@@ -85,7 +89,7 @@ inline Tensor<double> grf_1d(int64_t batch, int64_t n, const Grf1dSpec& spec, Ge
       const double sd =
           std::sqrt(spec.sigma2) * std::pow(kk * kk + spec.tau * spec.tau, -spec.gamma / 2);
       const double a = gen.normal(), bb = k == 0 ? 0.0 : gen.normal();
-      const double s = k == 0 ? sd : sd / std::sqrt(2.0);
+      const double s = k == 0 ? (spec.zero_mean ? 0.0 : sd) : sd / std::sqrt(2.0);
       c[size_t(b * h + k)] = {s * a * double(n), -s * bb * double(n)};  // irfft divides by n
     }
   NoGradGuard no_grad;

@@ -99,7 +99,9 @@ inline std::string_view y4m_line(const uint8_t* data, size_t size, size_t& pos,
 
 inline void parse_y4m_header(std::string_view line, Video& v, const std::string& what) {
   constexpr std::string_view magic = "YUV4MPEG2";
-  EMBER_CHECK(line.substr(0, magic.size()) == magic, "read_video: '", what,
+  EMBER_CHECK(line.substr(0, magic.size()) == magic &&
+                  (line.size() == magic.size() || line[magic.size()] == ' '),
+              "read_video: '", what,
               "' does not start with 'YUV4MPEG2'; expected a Y4M file (ffmpeg -f yuv4mpegpipe)");
   bool has_w = false, has_h = false;
   for (size_t pos = magic.size(); pos < line.size();) {
@@ -185,11 +187,13 @@ inline Video decode_y4m(const uint8_t* data, size_t size, const std::string& wha
   while (pos < size) {
     const size_t line_at = pos;
     const std::string_view line = detail::y4m_line(data, size, pos, what, "frame");
-    EMBER_CHECK(line.substr(0, 5) == "FRAME", "read_video: '", what, "': expected 'FRAME' at byte ",
-                line_at, " (frame ", v.frames, "), found something else (corrupt file?)");
+    // "FRAME", optionally followed by space-separated frame parameters (ignored).
+    EMBER_CHECK(line.substr(0, 5) == "FRAME" && (line.size() == 5 || line[5] == ' '),
+                "read_video: '", what, "': expected 'FRAME' at byte ", line_at, " (frame ",
+                v.frames, "), found something else (corrupt file?)");
     EMBER_CHECK(size - pos >= frame_bytes, "read_video: '", what, "' ends inside frame ", v.frames,
                 ": ", size - pos, " of its ", frame_bytes, " bytes (", v.width, "x", v.height,
-                ") are there (truncated file?)");
+                ") are there, from byte ", pos, " (truncated file?)");
     v.planes.insert(v.planes.end(), data + pos, data + pos + frame_bytes);
     pos += frame_bytes;
     ++v.frames;

@@ -259,6 +259,11 @@ class MultiheadAttention : public Module {
   }
   int64_t embed_dim() const { return embed_dim_; }
   int64_t num_heads() const { return num_heads_; }
+  // The dropout probability on the attention weights and the Generator it draws from (its own
+  // with options.seed, else the default one): paths that compute the attention themselves
+  // (nn/kv_cache.hpp) reproduce forward's dropout with them.
+  double dropout() const { return dropout_; }
+  Generator& generator() { return own_gen_ ? *own_gen_ : default_generator(); }
   std::string name() const override { return "MultiheadAttention"; }
   std::string extra_repr() const override {
     return "embed_dim=" + std::to_string(embed_dim_) + ", num_heads=" + std::to_string(num_heads_) +

@@ -248,6 +248,8 @@ class TransformerDecoderLayer : public Module {
     return forward(tgt, memory, masks);
   }
 
+  // The options it was built with (nn/kv_cache.hpp's one-token step follows their layout).
+  const TransformerLayerOptions& options() const { return options_; }
   std::string name() const override { return "TransformerDecoderLayer"; }
 
  private:
