@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/io/gzip_file.hpp"
 
 namespace ember::data {
 
@@ -68,12 +69,17 @@ struct IdxArray {
 inline size_t idx_element_size_or_zero(uint8_t type_code) noexcept {
   switch (type_code) {
     case kIdxUInt8:
-    case kIdxInt8: return 1;
-    case kIdxInt16: return 2;
+    case kIdxInt8:
+      return 1;
+    case kIdxInt16:
+      return 2;
     case kIdxInt32:
-    case kIdxFloat32: return 4;
-    case kIdxFloat64: return 8;
-    default: return 0;
+    case kIdxFloat32:
+      return 4;
+    case kIdxFloat64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -88,13 +94,20 @@ inline size_t idx_element_size(uint8_t type_code) {
 
 inline const char* idx_type_name(uint8_t type_code) noexcept {
   switch (type_code) {
-    case kIdxUInt8: return "uint8";
-    case kIdxInt8: return "int8";
-    case kIdxInt16: return "int16";
-    case kIdxInt32: return "int32";
-    case kIdxFloat32: return "float32";
-    case kIdxFloat64: return "float64";
-    default: return "unknown";
+    case kIdxUInt8:
+      return "uint8";
+    case kIdxInt8:
+      return "int8";
+    case kIdxInt16:
+      return "int16";
+    case kIdxInt32:
+      return "int32";
+    case kIdxFloat32:
+      return "float32";
+    case kIdxFloat64:
+      return "float64";
+    default:
+      return "unknown";
   }
 }
 
@@ -103,9 +116,9 @@ namespace detail {
 // Reverses the byte order of every element in place when the host is little-endian
 // (IDX payloads are big-endian), so the same call converts in both directions.
 inline void idx_swap_to_from_big_endian(uint8_t* p, size_t nbytes, size_t esize) {
-  static_assert(std::endian::native == std::endian::little ||
-                    std::endian::native == std::endian::big,
-                "ember idx: mixed-endian hosts are not supported");
+  static_assert(
+      std::endian::native == std::endian::little || std::endian::native == std::endian::big,
+      "ember idx: mixed-endian hosts are not supported");
   if constexpr (std::endian::native == std::endian::big) return;
   if (esize <= 1) return;
   for (size_t off = 0; off + esize <= nbytes; off += esize) {
@@ -152,16 +165,16 @@ inline IdxArray parse_idx(const uint8_t* data, size_t size, const std::string& w
   EMBER_CHECK(ndims >= 1 && ndims <= kIdxMaxDims, "parse_idx: '", what, "' declares ", ndims,
               " dimensions; expected 1..", kIdxMaxDims);
   const size_t header = 4 + 4 * static_cast<size_t>(ndims);
-  EMBER_CHECK(size >= header, "parse_idx: '", what, "' is truncated inside its header: ",
-              size, " bytes, expected at least ", header, " for ", ndims, " dimensions");
+  EMBER_CHECK(size >= header, "parse_idx: '", what, "' is truncated inside its header: ", size,
+              " bytes, expected at least ", header, " for ", ndims, " dimensions");
 
   IdxArray a;
   a.type_code = type;
   a.dims.resize(static_cast<size_t>(ndims));
   for (int i = 0; i < ndims; ++i) {
     const uint8_t* p = data + 4 + 4 * i;
-    uint32_t d = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) |
-                 uint32_t{p[3]};
+    uint32_t d =
+        (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
     a.dims[static_cast<size_t>(i)] = static_cast<int64_t>(d);
   }
   const size_t available = size - header;
@@ -181,62 +194,9 @@ inline IdxArray parse_idx(const uint8_t* data, size_t size, const std::string& w
 
 // Reads an IDX file, plain or gzipped (zlib detects which).
 inline IdxArray read_idx(const std::string& path) {
-  std::error_code ec;
-  const std::filesystem::path fp(path);
-  if (!std::filesystem::exists(fp, ec))
-    fail("read_idx: cannot open '", path, "': file not found; expected an IDX file "
-         "(plain or gzipped)", detail::idx_missing_hint(path));
-  EMBER_CHECK(!std::filesystem::is_directory(fp, ec), "read_idx: '", path,
-              "' is a directory; expected an IDX file (plain or gzipped)");
-
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    int err = errno;
-    fail("read_idx: cannot open '", path, "': ", (err ? std::strerror(err) : "zlib gzopen failed"),
-         detail::idx_missing_hint(path));
-  }
-  struct Closer {
-    gzFile& f;
-    ~Closer() {
-      if (f) gzclose(f);
-    }
-  } closer{f};
-  gzbuffer(f, 1u << 17);
-
-  std::vector<uint8_t> buf;
-  constexpr size_t kChunk = size_t{1} << 20;
-  for (;;) {
-    const size_t old = buf.size();
-    EMBER_CHECK(old < kIdxMaxBytes, "read_idx: '", path, "' decompresses to more than ",
-                kIdxMaxBytes, " bytes; refusing to read it (corrupt file or decompression bomb)");
-    buf.resize(old + kChunk);
-    int n = gzread(f, buf.data() + old, static_cast<unsigned>(kChunk));
-    if (n < 0) {
-      int errnum = 0;
-      const char* msg = gzerror(f, &errnum);
-      fail("read_idx: error reading '", path, "': ",
-           (errnum == Z_ERRNO ? std::strerror(errno) : (msg ? msg : "unknown zlib error")),
-           " (corrupt or truncated gzip data?)");
-    }
-    buf.resize(old + static_cast<size_t>(n));
-    if (static_cast<size_t>(n) < kChunk) {
-      // gzread returns a short count only at end of input or on an error; zlib reports a
-      // truncated gzip stream as Z_BUF_ERROR without returning -1, so ask it.
-      int errnum = 0;
-      const char* msg = gzerror(f, &errnum);
-      if (errnum != Z_OK)
-        fail("read_idx: error reading '", path, "': ",
-             (errnum == Z_ERRNO ? std::strerror(errno) : (msg ? msg : "unknown zlib error")),
-             " (corrupt or truncated gzip data?)");
-      break;
-    }
-  }
-  gzFile g = f;
-  f = nullptr;
-  const int rc = gzclose(g);
-  EMBER_CHECK(rc == Z_OK, "read_idx: error closing '", path, "' (zlib code ", rc,
-              "; corrupt or truncated gzip data?)");
-  buf.shrink_to_fit();
+  const std::vector<uint8_t> buf =
+      io::read_maybe_gzipped(path, "read_idx", "an IDX file (plain or gzipped)", kIdxMaxBytes,
+                             detail::idx_missing_hint(path));
   return parse_idx(buf.data(), buf.size(), path);
 }
 
@@ -253,12 +213,36 @@ inline std::vector<float> idx_to_float(const IdxArray& a, float scale = 1.0f) {
   for (size_t i = 0; i < out.size(); ++i, p += esize) {
     double v = 0;
     switch (a.type_code) {
-      case kIdxUInt8: v = *p; break;
-      case kIdxInt8: v = static_cast<int8_t>(*p); break;
-      case kIdxInt16: { int16_t x; std::memcpy(&x, p, 2); v = x; break; }
-      case kIdxInt32: { int32_t x; std::memcpy(&x, p, 4); v = x; break; }
-      case kIdxFloat32: { float x; std::memcpy(&x, p, 4); out[i] = x * scale; continue; }
-      case kIdxFloat64: { double x; std::memcpy(&x, p, 8); v = x; break; }
+      case kIdxUInt8:
+        v = *p;
+        break;
+      case kIdxInt8:
+        v = static_cast<int8_t>(*p);
+        break;
+      case kIdxInt16: {
+        int16_t x;
+        std::memcpy(&x, p, 2);
+        v = x;
+        break;
+      }
+      case kIdxInt32: {
+        int32_t x;
+        std::memcpy(&x, p, 4);
+        v = x;
+        break;
+      }
+      case kIdxFloat32: {
+        float x;
+        std::memcpy(&x, p, 4);
+        out[i] = x * scale;
+        continue;
+      }
+      case kIdxFloat64: {
+        double x;
+        std::memcpy(&x, p, 8);
+        v = x;
+        break;
+      }
     }
     out[i] = static_cast<float>(v * static_cast<double>(scale));
   }
@@ -281,10 +265,24 @@ inline std::vector<int64_t> idx_to_int64(const IdxArray& a) {
   const uint8_t* p = a.bytes.data();
   for (size_t i = 0; i < out.size(); ++i, p += esize) {
     switch (a.type_code) {
-      case kIdxUInt8: out[i] = *p; break;
-      case kIdxInt8: out[i] = static_cast<int8_t>(*p); break;
-      case kIdxInt16: { int16_t x; std::memcpy(&x, p, 2); out[i] = x; break; }
-      case kIdxInt32: { int32_t x; std::memcpy(&x, p, 4); out[i] = x; break; }
+      case kIdxUInt8:
+        out[i] = *p;
+        break;
+      case kIdxInt8:
+        out[i] = static_cast<int8_t>(*p);
+        break;
+      case kIdxInt16: {
+        int16_t x;
+        std::memcpy(&x, p, 2);
+        out[i] = x;
+        break;
+      }
+      case kIdxInt32: {
+        int32_t x;
+        std::memcpy(&x, p, 4);
+        out[i] = x;
+        break;
+      }
     }
   }
   return out;
@@ -294,11 +292,10 @@ inline std::vector<int64_t> idx_to_int64(const IdxArray& a) {
 inline std::vector<uint8_t> encode_idx(const IdxArray& a, const std::string& what = "<memory>") {
   const size_t esize = idx_element_size_or_zero(a.type_code);
   EMBER_CHECK(esize != 0, "encode_idx: '", what, "': unknown IDX type code ",
-              static_cast<int>(a.type_code),
-              "; expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E");
-  EMBER_CHECK(!a.dims.empty() && a.dims.size() <= static_cast<size_t>(kIdxMaxDims),
-              "encode_idx: '", what, "': expected 1..", kIdxMaxDims, " dimensions, got ",
-              a.dims.size(), " ", shape_str(a.dims));
+              static_cast<int>(a.type_code), "; expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E");
+  EMBER_CHECK(!a.dims.empty() && a.dims.size() <= static_cast<size_t>(kIdxMaxDims), "encode_idx: '",
+              what, "': expected 1..", kIdxMaxDims, " dimensions, got ", a.dims.size(), " ",
+              shape_str(a.dims));
   for (int64_t d : a.dims)
     EMBER_CHECK(d >= 0 && d <= static_cast<int64_t>(std::numeric_limits<uint32_t>::max()),
                 "encode_idx: '", what, "': each dimension must fit in uint32, got ",
@@ -339,8 +336,8 @@ inline void write_idx(const std::string& path, const IdxArray& a, bool gzip) {
     gzFile f = gzopen(tmp.c_str(), "wb");
     if (f == nullptr) {
       int err = errno;
-      fail("write_idx: cannot create '", tmp, "' (for '", path, "'): ",
-           (err ? std::strerror(err) : "zlib gzopen failed"));
+      fail("write_idx: cannot create '", tmp, "' (for '", path,
+           "'): ", (err ? std::strerror(err) : "zlib gzopen failed"));
     }
     size_t off = 0;
     bool ok = true;
@@ -357,8 +354,8 @@ inline void write_idx(const std::string& path, const IdxArray& a, bool gzip) {
     const int rc = gzclose(f);
     if (!ok || rc != Z_OK) {
       cleanup();
-      fail("write_idx: error writing '", tmp, "' (for '", path, "'): ",
-           (msg.empty() ? "gzclose failed with zlib code " + std::to_string(rc) : msg));
+      fail("write_idx: error writing '", tmp, "' (for '", path,
+           "'): ", (msg.empty() ? "gzclose failed with zlib code " + std::to_string(rc) : msg));
     }
   } else {
     std::FILE* f = std::fopen(tmp.c_str(), "wb");

@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/io/gzip_file.hpp"
 
 namespace ember::io {
 
@@ -823,66 +824,6 @@ bool gt_bools_ok(const std::vector<T>& col) {
   return true;
 }
 
-// The whole of a file, plain or gzipped (zlib tells them apart), at most kGraphToolMaxBytes.
-inline std::vector<uint8_t> gt_read_file(const std::string& path) {
-  std::error_code ec;
-  const std::filesystem::path fp(path);
-  if (!std::filesystem::exists(fp, ec))
-    fail("read_graph_tool: cannot open '", path,
-         "': file not found; expected a graph-tool .gt file (plain or gzipped)");
-  EMBER_CHECK(!std::filesystem::is_directory(fp, ec), "read_graph_tool: '", path,
-              "' is a directory; expected a graph-tool .gt file (plain or gzipped)");
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    const int err = errno;
-    fail("read_graph_tool: cannot open '", path,
-         "': ", (err ? std::strerror(err) : "zlib gzopen failed"));
-  }
-  struct Closer {
-    gzFile& f;
-    ~Closer() {
-      if (f) gzclose(f);
-    }
-  } closer{f};
-  gzbuffer(f, 1u << 16);
-  auto zlib_error = [&] {
-    int errnum = 0;
-    const char* msg = gzerror(f, &errnum);
-    fail("read_graph_tool: error reading '", path,
-         "': ", (errnum == Z_ERRNO ? std::strerror(errno) : (msg ? msg : "unknown zlib error")),
-         " (corrupt or truncated gzip data?)");
-  };
-  std::vector<uint8_t> buf;
-  for (;;) {
-    const size_t old = buf.size();
-    EMBER_CHECK(old < kGraphToolMaxBytes, "read_graph_tool: '", path,
-                "' decompresses to more than ", kGraphToolMaxBytes,
-                " bytes; refusing to read it (corrupt file or decompression bomb)");
-    // Chunks grow with the buffer (64 KiB .. 64 MiB): small files cost one small read,
-    // large ones a logarithmic number of reads.
-    const size_t chunk = std::clamp(old, size_t{1} << 16, size_t{1} << 26);
-    buf.resize(old + chunk);
-    const int got = gzread(f, buf.data() + old, static_cast<unsigned>(chunk));
-    if (got < 0) zlib_error();
-    buf.resize(old + static_cast<size_t>(got));
-    if (static_cast<size_t>(got) < chunk) {
-      // A short read is the end of input or an error; zlib reports a truncated gzip stream
-      // (Z_BUF_ERROR) without returning -1, so ask it.
-      int errnum = 0;
-      gzerror(f, &errnum);
-      if (errnum != Z_OK) zlib_error();
-      break;
-    }
-  }
-  gzFile g = f;
-  f = nullptr;
-  const int rc = gzclose(g);
-  EMBER_CHECK(rc == Z_OK, "read_graph_tool: error closing '", path, "' (zlib code ", rc,
-              "; corrupt or truncated gzip data?)");
-  buf.shrink_to_fit();
-  return buf;
-}
-
 }  // namespace detail
 
 // Parses a .gt file held in memory (uncompressed). `what` names the source in errors (a path,
@@ -899,7 +840,8 @@ inline GraphToolGraph parse_graph_tool(const uint8_t* data, size_t size, const s
 
 // Reads a .gt file, gzipped (.gt.gz, as graph-tool's collection ships) or plain.
 inline GraphToolGraph read_graph_tool(const std::string& path) {
-  const std::vector<uint8_t> bytes = detail::gt_read_file(path);
+  const std::vector<uint8_t> bytes = read_maybe_gzipped(
+      path, "read_graph_tool", "a graph-tool .gt file (plain or gzipped)", kGraphToolMaxBytes);
   return parse_graph_tool(bytes, path);
 }
 
