@@ -19,6 +19,7 @@
 #include <ember/cluster/spectral.hpp>
 #include <ember/kit.hpp>
 #include <ember/metrics/clustering.hpp>
+#include <ember/metrics/summary.hpp>
 #include <map>
 #include <string>
 #include <vector>
@@ -89,15 +90,9 @@ struct Summary {
   double mean = 0, std = 0;
 };
 
+// The kit's mean and sample std (one seed shows a spread of 0).
 Summary summarise(const std::vector<double>& v) {
-  Summary s;
-  for (double x : v) s.mean += x;
-  s.mean /= double(v.size());
-  if (v.size() > 1) {
-    for (double x : v) s.std += (x - s.mean) * (x - s.mean);
-    s.std = std::sqrt(s.std / double(v.size() - 1));
-  }
-  return s;
+  return {ember::metrics::mean(v), v.size() > 1 ? ember::metrics::sample_std(v) : 0.0};
 }
 
 // An arm's scores per seed.

@@ -16,6 +16,7 @@
 #include <ember/core/random.hpp>
 #include <ember/core/tensor.hpp>
 #include <ember/kit/progress.hpp>
+#include <ember/metrics/summary.hpp>
 #include <ember/nn/functional/loss.hpp>
 #include <ember/ops/reduce_more.hpp>
 #include <ember/optim/sgd.hpp>
@@ -47,15 +48,8 @@ struct MeanStd {
 
 // Mean and sample standard deviation (0 for a single value).
 inline MeanStd mean_std(const std::vector<double>& v) {
-  MeanStd m;
   if (v.empty()) return {std::nan(""), std::nan("")};
-  for (double x : v) m.mean += x;
-  m.mean /= double(v.size());
-  if (v.size() > 1) {
-    for (double x : v) m.std += (x - m.mean) * (x - m.mean);
-    m.std = std::sqrt(m.std / double(v.size() - 1));
-  }
-  return m;
+  return {ember::metrics::mean(v), v.size() > 1 ? ember::metrics::sample_std(v) : 0.0};
 }
 
 inline std::vector<int64_t> predict(ConvNet& net, const Tensor<float>& x) {
