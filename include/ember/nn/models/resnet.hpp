@@ -12,6 +12,7 @@
 // to theirs so a torchvision checkpoint can be renamed on load.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <ember/core/random.hpp>
 #include <ember/core/tensor.hpp>
@@ -88,10 +89,16 @@ struct ResNetOptions {
   // CIFAR stem (3x3 stride-1 conv, no max-pool) instead of the ImageNet one.
   bool cifar_stem = false;
   int64_t in_channels = 3;
+  // Channels of the four stages; the stem has widths[0]. {16, 32, 64, 128} gives a network
+  // small enough for CPU experiments on 48x48 images.
+  std::array<int64_t, 4> widths = {64, 128, 256, 512};
 };
 
 // ResNet over BasicBlocks; `blocks` gives the number of blocks of each of the four stages
-// (64, 128, 256, 512 channels; stages 2-4 start with stride 2).
+// (options.widths channels, 64, 128, 256, 512 by default; stages 2-4 start with stride 2).
+// forward = head(features(x)): features are the last stage's maps (the layer CAM and Grad-CAM
+// read), head is global average pooling and the linear classifier; stages(x) returns the
+// output of every stage (multi-scale heads).
 class ResNet : public Layer {
  public:
   std::shared_ptr<Sequential> stem;    // conv, BN, ReLU (+ max-pool for the ImageNet stem)
@@ -107,25 +114,28 @@ class ResNet : public Layer {
     EMBER_CHECK(options.num_classes > 0 && options.in_channels > 0,
                 "ResNet: num_classes and in_channels must be positive, got ", options.num_classes,
                 " and ", options.in_channels);
+    for (int64_t w : options.widths)
+      EMBER_CHECK(w > 0, "ResNet: every stage width must be positive, got ", w);
+    const std::array<int64_t, 4>& widths = options.widths;
+    for (int s = 0; s < 4; ++s) blocks_[s] = blocks[s];
     stem = std::make_shared<Sequential>();
     if (options.cifar_stem) {
       stem->push_back(
-          std::make_shared<Conv2d>(options.in_channels, 64, 3,
+          std::make_shared<Conv2d>(options.in_channels, widths[0], 3,
                                    Conv2dOptions{.stride = 1, .padding = 1, .bias = false}, gen));
     } else {
       stem->push_back(
-          std::make_shared<Conv2d>(options.in_channels, 64, 7,
+          std::make_shared<Conv2d>(options.in_channels, widths[0], 7,
                                    Conv2dOptions{.stride = 2, .padding = 3, .bias = false}, gen));
     }
-    stem->push_back(std::make_shared<BatchNorm2d>(64));
+    stem->push_back(std::make_shared<BatchNorm2d>(widths[0]));
     stem->push_back(std::make_shared<ReLU>());
     if (!options.cifar_stem)
       stem->push_back(std::make_shared<MaxPool2d>(3, MaxPool2dOptions{.stride = 2, .padding = 1}));
     register_module("stem", stem);
 
     layers = std::make_shared<Sequential>();
-    int64_t cin = 64;
-    const int64_t widths[4] = {64, 128, 256, 512};
+    int64_t cin = widths[0];
     for (int s = 0; s < 4; ++s) {
       for (int64_t j = 0; j < blocks[s]; ++j) {
         const int64_t stride = (s > 0 && j == 0) ? 2 : 1;
@@ -134,22 +144,50 @@ class ResNet : public Layer {
       }
     }
     register_module("layers", layers);
-    fc = register_module("fc",
-                         std::make_shared<Linear>(512, options.num_classes, LinearOptions{}, gen));
+    fc = register_module(
+        "fc", std::make_shared<Linear>(widths[3], options.num_classes, LinearOptions{}, gen));
   }
 
   // x [N, C, H, W] -> logits [N, num_classes].
-  Tensor<float> forward(const Tensor<float>& x) override {
-    EMBER_CHECK(x.dim() == 4 && x.size(1) == options_.in_channels, "ResNet: expected an input [N, ",
-                options_.in_channels, ", H, W], got shape ", shape_str(x.shape()));
-    Tensor<float> y = layers->forward(stem->forward(x));
-    return fc->forward(adaptive_avg_pool2d(y, 1).flatten(1));
+  Tensor<float> forward(const Tensor<float>& x) override { return head(features(x)); }
+
+  // The last stage's maps [N, widths[3], h, w].
+  Tensor<float> features(const Tensor<float>& x) {
+    check_input(x);
+    return layers->forward(stem->forward(x));
+  }
+
+  // Feature maps [N, widths[3], h, w] -> logits: global average pooling, then fc.
+  Tensor<float> head(const Tensor<float>& maps) {
+    EMBER_CHECK(maps.dim() == 4 && maps.size(1) == options_.widths[3],
+                "ResNet::head: expected maps [N, ", options_.widths[3], ", h, w], got shape ",
+                shape_str(maps.shape()));
+    return fc->forward(adaptive_avg_pool2d(maps, 1).flatten(1));
+  }
+
+  // The output of each of the four stages, [N, widths[s], h_s, w_s].
+  std::array<Tensor<float>, 4> stages(const Tensor<float>& x) {
+    check_input(x);
+    std::array<Tensor<float>, 4> out;
+    Tensor<float> y = stem->forward(x);
+    size_t block = 0;
+    for (int s = 0; s < 4; ++s) {
+      for (int64_t j = 0; j < blocks_[s]; ++j) y = (*layers)[block++]->forward(y);
+      out[s] = y;
+    }
+    return out;
   }
 
   std::string name() const override { return "ResNet"; }
 
  private:
+  void check_input(const Tensor<float>& x) const {
+    EMBER_CHECK(x.dim() == 4 && x.size(1) == options_.in_channels, "ResNet: expected an input [N, ",
+                options_.in_channels, ", H, W], got shape ", shape_str(x.shape()));
+  }
+
   ResNetOptions options_;
+  std::array<int64_t, 4> blocks_ = {};
 };
 
 // ResNet-18 ([2, 2, 2, 2] BasicBlocks). resnet18({.num_classes = 10, .cifar_stem = true}) is the
