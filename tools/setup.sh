@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything ember needs to build, test and run its examples on Debian 12, from apt.
 #
-#   tools/setup.sh               # compiler, CMake, OpenBLAS, doctest, Google Benchmark, data
+#   tools/setup.sh               # compiler, CMake, OpenBLAS, OpenMPI, doctest, Google Benchmark, data
 #                                # (then data/install.sh: the examples' offline data)
 #   tools/setup.sh --with-torch  # also python3-torch (the peer of ../shared/bench/torch_peer.py)
 #                                # and libtorch-dev (the yardstick of tools/compile_time.sh)
@@ -24,6 +24,7 @@ packages=(
   dataset-fashion-mnist ffmpeg
   pkg-config libplplot-dev plplot-driver-cairo
   clang-14 libclang-rt-14-dev libomp-14-dev libopenblas-pthread-dev
+  libopenmpi-dev openmpi-bin
 )
 
 for arg in "$@"; do

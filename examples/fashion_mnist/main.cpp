@@ -10,6 +10,11 @@
 //
 // Writes into --out: report.md, metrics.json, model.safetensors (the trained weights, which
 // --load evaluates without training), predictions.png and learning_curves.png.
+//
+// Under `mpirun -np N` it trains data-parallel (ember::dist): the model wrapped in
+// DistributedDataParallel, each rank on its shard of the training set (DistributedSampler),
+// batches of --batch-size / N per rank, so the global batch and the result match one process;
+// rank 0 alone prints and writes the report.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +22,7 @@
 #include <ember/core/tensor.hpp>
 #include <ember/data/dataloader.hpp>
 #include <ember/data/fashion_mnist.hpp>
+#include <ember/dist.hpp>
 #include <ember/io/checkpoint.hpp>
 #include <ember/kit.hpp>
 #include <ember/nn/activation.hpp>
@@ -28,6 +34,7 @@
 #include <ember/ops/reduce_more.hpp>
 #include <ember/optim/adam.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +89,18 @@ double accuracy(const std::vector<int64_t>& pred, const data::TensorDataset<>& d
   return pred.empty() ? 0.0 : double(n) / double(pred.size());
 }
 
+// This process's place in an mpirun job: rank 0 of 1 when run alone.
+struct Ranks {
+  int rank = 0, world = 1;
+  bool distributed = false;
+  bool main() const { return rank == 0; }
+};
+
+Ranks ranks() {
+  if (!dist::is_initialized()) return {};
+  return {dist::group().rank(), dist::group().world_size(), true};
+}
+
 struct EpochRow {
   double train_loss, train_acc, test_acc, seconds;
 };
@@ -92,26 +111,47 @@ struct LossCurve {
   std::vector<double> epoch, loss;
 };
 
-std::vector<EpochRow> train(nn::Sequential& model, const data::FashionMnist& fm,
-                            const fashion_mnist::Args& args, const kit::Run& run,
-                            std::vector<int64_t>& test_pred, LossCurve& curve) {
+std::vector<EpochRow> train(const std::shared_ptr<nn::Sequential>& model_ptr,
+                            const data::FashionMnist& fm, const fashion_mnist::Args& args,
+                            const kit::Run& run, std::vector<int64_t>& test_pred,
+                            LossCurve& curve) {
+  nn::Sequential& model = *model_ptr;
+  const Ranks me = ranks();
+  EMBER_CHECK(args.batch_size % me.world == 0, "fashion_mnist: --batch-size ", args.batch_size,
+              " must be divisible by the ", me.world, " ranks (each takes an equal part)");
+  // Distributed: rank 0's weights everywhere, gradients averaged during backward.
+  std::optional<dist::DistributedDataParallel<nn::Sequential>> ddp;
+  if (me.distributed) ddp.emplace(model_ptr);
   optim::Adam opt(model.parameters(), {.lr = args.lr});
-  data::DataLoader<> loader(
-      fm.train, {.batch_size = args.batch_size, .shuffle = true, .seed = run.options.seed});
-  std::printf("model: %zu parameters; %lld epochs of %lld batches of %lld\n",
-              model.num_parameters(), (long long)args.epochs, (long long)loader.size(),
-              (long long)args.batch_size);
+  const data::DataLoaderOptions batches{.batch_size = args.batch_size / me.world,
+                                        .shuffle = !me.distributed,
+                                        .seed = run.options.seed};
+  // One process: the whole training set, shuffled by the loader. Distributed: this rank's
+  // shard of each epoch (the same permutation as one process's, dealt out round-robin).
+  std::optional<dist::DistributedSampler> sampler;
+  if (me.distributed)
+    sampler.emplace(fm.train.size(), dist::DistributedSamplerOptions{.seed = run.options.seed});
+  const int64_t examples = me.distributed ? sampler->num_samples() : fm.train.size();
+  const int64_t steps = (examples + batches.batch_size - 1) / batches.batch_size;  // per epoch
+  if (me.main())
+    std::printf("model: %zu parameters; %lld epochs of %lld batches of %lld on %d rank%s\n",
+                model.num_parameters(), (long long)args.epochs, (long long)steps,
+                (long long)batches.batch_size, me.world, me.world > 1 ? "s" : "");
   std::vector<EpochRow> rows;
-  kit::Progress progress("train", args.epochs * int64_t(loader.size()));
+  kit::Progress progress("train", args.epochs * steps);
   int64_t step = 0;
-  const int64_t window = std::max<int64_t>(1, int64_t(loader.size()) / 20);
+  const int64_t window = std::max<int64_t>(1, steps / 20);
   double window_sum = 0;
   for (int64_t epoch = 1; epoch <= args.epochs; ++epoch) {
     double loss_sum = 0;
     int64_t seen = 0, correct = 0;
+    data::DataLoader<> loader(
+        me.distributed ? dist::shard(fm.train, *sampler, epoch - 1) : fm.train, batches);
+    if (!me.distributed) loader.set_epoch(epoch - 1);
     for (const auto& batch : loader) {
       const Tensor<int64_t> targets = batch.targets.to(run.device);
-      const Tensor<float> logits = model.forward(as_images(batch.inputs).to(run.device));
+      const Tensor<float> images = as_images(batch.inputs).to(run.device);
+      const Tensor<float> logits = ddp ? ddp->forward(images) : model.forward(images);
       const Tensor<float> loss = nn::functional::cross_entropy(logits, targets);
       check_loss(loss, step);  // stop at the first NaN/Inf loss, naming the step
       opt.zero_grad();
@@ -126,21 +166,30 @@ std::vector<EpochRow> train(nn::Sequential& model, const data::FashionMnist& fm,
       ++step;
       window_sum += double(loss.item());
       if (step % window == 0) {
-        curve.epoch.push_back(double(step) / double(loader.size()));
+        curve.epoch.push_back(double(step) / double(steps));
         curve.loss.push_back(window_sum / double(window));
         window_sum = 0;
       }
       char status[96];
       std::snprintf(status, sizeof status, "epoch %lld  loss %.4f", (long long)epoch,
                     loss_sum / double(seen));
-      progress.update(step, status);
+      if (me.main()) progress.update(step, status);
     }
-    test_pred = predict(model, fm.test, run.device);
+    if (me.distributed) {  // the epoch's loss and accuracy over every rank's shard
+      Tensor<double> totals =
+          Tensor<double>::from_vector({loss_sum, double(correct), double(seen)}, {3});
+      dist::all_reduce(totals);
+      loss_sum = totals.data_ptr()[0];
+      correct = int64_t(totals.data_ptr()[1]);
+      seen = int64_t(totals.data_ptr()[2]);
+    }
+    test_pred = predict(model, fm.test, run.device);  // the replicas are equal: any rank's
     rows.push_back({loss_sum / double(seen), double(correct) / double(seen),
                     accuracy(test_pred, fm.test), progress.elapsed()});
-    std::printf("epoch %lld/%lld  train loss %.4f  train acc %.4f  test acc %.4f\n",
-                (long long)epoch, (long long)args.epochs, rows.back().train_loss,
-                rows.back().train_acc, rows.back().test_acc);
+    if (me.main())
+      std::printf("epoch %lld/%lld  train loss %.4f  train acc %.4f  test acc %.4f\n",
+                  (long long)epoch, (long long)args.epochs, rows.back().train_loss,
+                  rows.back().train_acc, rows.back().test_acc);
     std::fflush(stdout);
   }
   return rows;
@@ -155,12 +204,20 @@ void run_example(kit::Run& run) {
 
   const data::FashionMnist fm = data::load_fashion_mnist(
       args.data, run.options.quick ? kQuickTrain : -1, run.options.quick ? kQuickTest : -1);
-  std::printf("Fashion-MNIST: %lld train, %lld test images from %s\n", (long long)fm.train.size(),
-              (long long)fm.test.size(), args.data.c_str());
+  if (ranks().main())
+    std::printf("Fashion-MNIST: %lld train, %lld test images from %s\n", (long long)fm.train.size(),
+                (long long)fm.test.size(), args.data.c_str());
   report.provenance("data", "Fashion-MNIST from " + args.data + ": " +
                                 std::to_string(fm.train.size()) + " training and " +
                                 std::to_string(fm.test.size()) +
                                 " test images (real, not generated)");
+
+  if (ranks().distributed)
+    report.provenance("ranks", std::to_string(ranks().world) +
+                                   " MPI ranks, data-parallel "
+                                   "(ember::dist), " +
+                                   std::to_string(args.batch_size / ranks().world) +
+                                   " images per rank and step");
 
   Generator init_gen(run.options.seed);  // parameter initialisation; shuffling has its own stream
   auto model = make_model(init_gen);
@@ -174,13 +231,14 @@ void run_example(kit::Run& run) {
     test_pred = predict(*model, fm.test, run.device);
     report.provenance("model", "loaded from " + args.load + " (no training)");
   } else {
-    rows = train(*model, fm, args, run, test_pred, curve);
+    rows = train(model, fm, args, run, test_pred, curve);
     const std::string ckpt = (run.out / "model.safetensors").string();
-    io::save_module(ckpt, *model, {{"example", "fashion_mnist"}});
+    if (ranks().main()) io::save_module(ckpt, *model, {{"example", "fashion_mnist"}});
     report.provenance("model", "trained here, " + std::to_string(args.epochs) + " epochs, batch " +
                                    std::to_string(args.batch_size) + ", Adam lr " +
                                    kit::fmt(args.lr) + "; saved to " + ckpt);
   }
+  if (!ranks().main()) return;  // rank 0 alone writes the figures and the report
   const double test_acc = accuracy(test_pred, fm.test);
 
   if (!rows.empty()) {
@@ -221,5 +279,16 @@ void run_example(kit::Run& run) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return fashion_mnist::make_example().main(argc, argv, run_example);
+  try {
+    if (dist::launched_by_mpi()) dist::init();  // under mpirun: train data-parallel
+  } catch (const Error& e) {
+    std::fprintf(stderr, "fashion_mnist: error: %s\n", e.what());
+    return 1;
+  }
+  const int status = fashion_mnist::make_example().main(argc, argv, run_example);
+  // A rank that failed (its error is printed above) ends the job rather than leave the other
+  // ranks waiting in a collective.
+  if (status != 0 && dist::is_initialized())
+    dist::abort("fashion_mnist failed on this rank (its error is above)", status);
+  return status;
 }

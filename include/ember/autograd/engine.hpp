@@ -69,6 +69,12 @@ inline void add_into(const ImplPtr& acc, const ImplPtr& g) {
   });
 }
 
+// A copy of the list, so a hook may remove itself (or register another) while it runs.
+inline void run_post_accumulate_grad_hooks(const ImplPtr& leaf) {
+  const auto hooks = leaf->hooks->post_accumulate_grad;
+  for (const auto& [id, hook] : hooks) hook(leaf);
+}
+
 // Reverse topological order of the graph above `roots` (outputs first).
 inline std::vector<ImplPtr> topological_order(const std::vector<ImplPtr>& roots) {
   std::vector<ImplPtr> post;
@@ -178,6 +184,7 @@ inline std::vector<ImplPtr> run_backward(const std::vector<ImplPtr>& roots,
           add_into(impl->grad, g);
         else if (impl->grad) impl->grad = sum_grads(impl->grad, g);
         else impl->grad = create_graph ? g : exclusive_grad(std::move(g));
+        if (impl->hooks) run_post_accumulate_grad_hooks(impl);
       }
       continue;
     }

@@ -7,9 +7,11 @@
 // frees the saved tensors and makes a second backward an error rather than a wrong answer.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ember {
@@ -27,6 +29,15 @@ struct Node {
     backward = nullptr;
     released = true;
   }
+};
+
+// Callbacks of a leaf tensor that backward() runs right after it has accumulated the leaf's
+// gradient into .grad() (PyTorch's post-accumulate-grad hooks): data-parallel training starts
+// a bucket's all-reduce from here while the rest of backward still runs. Registered through
+// autograd/hooks.hpp; held by the TensorImpl, so they die with the tensor.
+struct LeafHooks {
+  std::vector<std::pair<uint64_t, std::function<void(const ImplPtr&)>>> post_accumulate_grad;
+  uint64_t next_id = 0;
 };
 
 }  // namespace ember

@@ -26,6 +26,7 @@ struct TensorImpl {
   ImplPtr grad;                    // accumulated gradient of a leaf
   std::shared_ptr<Node> grad_fn;   // how this tensor was made; null for leaves
   uint64_t version = 0;            // bumped by in-place writes, checked by saved tensors
+  std::shared_ptr<LeafHooks> hooks;  // autograd/hooks.hpp; null for almost every tensor
 
   int64_t numel() const {
     int64_t n = 1;
