@@ -69,6 +69,7 @@ double train_classifier(Model& model, Optimizer& opt, const SceneSet& train, con
   const std::vector<int64_t> labels = train.labels.to_vector();
   kit::Progress progress(tag, epochs * ((n + batch - 1) / batch));
   int64_t step = 0;
+  double test_accuracy = 0;
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
     model.train();
     for (size_t i = order.size(); i > 1; --i)
@@ -90,13 +91,13 @@ double train_classifier(Model& model, Optimizer& opt, const SceneSet& train, con
                     loss_sum / double(std::min(n, b + batch)));
       progress.update(++step, status);
     }
+    test_accuracy = accuracy(model, test, device);  // reported only, never used to select
     std::printf("  %s epoch %lld/%lld: train loss %.4f  test accuracy %.4f\n", tag.c_str(),
-                (long long)epoch + 1, (long long)epochs, loss_sum / double(n),
-                accuracy(model, test, device));
+                (long long)epoch + 1, (long long)epochs, loss_sum / double(n), test_accuracy);
     std::fflush(stdout);
   }
   model.eval();
-  return accuracy(model, test, device);
+  return test_accuracy;
 }
 
 }  // namespace mdm

@@ -77,10 +77,11 @@ Config make_config(kit::Run& run) {
   return c;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? std::nan("") : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+// The kit's median, or NaN when a split produced no correlation (constant predictions).
+double median(const std::vector<double>& v) {
+  for (double x : v)
+    if (std::isnan(x)) return x;
+  return v.empty() ? std::nan("") : metrics::median(v);
 }
 
 struct ArmSummary {
